@@ -1,0 +1,40 @@
+# Two commands: `make demo` (run-time install + read a bundled sample) and `make test`
+# (dev install + the whole test suite). Both create .venv/ when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+
+.PHONY: demo test install dev chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Run-time only: reading needs no torch.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+# Training, export and tests; torch is pinned to the CPU build in pyproject.toml.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[train,test]'
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed-run
+	$(BIN)/htr read htr/samples/sample.png --format text
+
+# Headless Chromium for the browser tests (Debian package; CI runs as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
+
+test: $(VENV)/.installed-dev chromium
+	$(BIN)/python -m pytest -n 2 -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

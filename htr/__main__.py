@@ -1,0 +1,5 @@
+import sys
+
+from htr.cli import main
+
+sys.exit(main())
