@@ -1,0 +1,91 @@
+"""Reading line and word images with ONNX Runtime: no torch needed at run time."""
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from htr.charset import Charset
+from htr.decoding import Decoded, decode
+from htr.page import Line, Word
+from htr.preprocess import Preprocess, batch, normalize_contrast
+
+DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
+BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
+
+
+class Recognizer:
+    def __init__(self, model_dir: str | Path, threads: int | None = None):
+        model_dir = Path(model_dir)
+        onnx_path, cfg_path = model_dir / "model.onnx", model_dir / "config.json"
+        for p in (cfg_path, onnx_path):
+            if not p.is_file():
+                raise ValueError(f"{model_dir}: not a model directory ({p.name} is missing; "
+                                 f"`htr export --model {model_dir}` writes model.onnx)")
+        self.model_dir = model_dir
+        self.config = json.loads(cfg_path.read_text())
+        self.charset = Charset(self.config["charset"])
+        self.pre = Preprocess.from_dict(self.config["preprocess"])
+        self.factor = int(self.config["width_factor"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Recognizer":
+        return _cached(str(Path(path or DEFAULT_MODEL).resolve()))
+
+    def logprobs(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared image."""
+        prepared = [self.pre(im) for im in images]
+        return self.logprobs_prepared(prepared)
+
+    def logprobs_prepared(self, prepared: list[np.ndarray]) -> list[np.ndarray]:
+        out: list[np.ndarray | None] = [None] * len(prepared)
+        order = np.argsort([p.shape[1] for p in prepared])  # similar widths together: less padding
+        for s in range(0, len(order), BATCH):
+            idx = order[s:s + BATCH]
+            x, widths = batch([prepared[i] for i in idx], multiple=self.factor)
+            y = self.session.run(None, {"image": x})[0]  # T, N, C
+            for k, i in enumerate(idx):
+                out[i] = y[: max(int(widths[k]) // self.factor, 1), k]
+        return out  # type: ignore[return-value]
+
+    def read_lines(self, images: list[np.ndarray], decoder: str = "greedy", **options) -> list[Line]:
+        """Recognize each image as one line; word boxes are placed from the CTC frames."""
+        lines = []
+        for image, lp in zip(images, self.logprobs(images)):
+            d = decode(lp, self.charset, decoder, **options)
+            lines.append(self._to_line(d, image, lp.shape[0]))
+        return lines
+
+    def _to_line(self, d: Decoded, image: np.ndarray, frames: int) -> Line:
+        """Map frames back to image columns: the prepared image is the ink crop, deslanted and scaled."""
+        h, w = image.shape
+        x0, y0, x1, y1 = _ink_box(image)
+        scale = (x1 - x0) / max(frames, 1)
+        words = []
+        for wd in d.words:
+            a = int(x0 + wd.start * scale - scale)
+            b = int(x0 + (wd.end + 1) * scale + scale)
+            words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(wd.confidence, 4)))
+        return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
+
+
+def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    x = normalize_contrast(image)
+    rows = np.flatnonzero((x > 0.25).any(axis=1))
+    cols = np.flatnonzero((x > 0.25).any(axis=0))
+    if len(rows) == 0:
+        return 0, 0, image.shape[1], image.shape[0]
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> Recognizer:
+    return Recognizer(path)

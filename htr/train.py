@@ -1,0 +1,314 @@
+"""Training a recognizer: datasets in, a model directory out.
+
+A model directory holds everything needed to read with it:
+  config.json         architecture, charset, preprocessing (plain JSON)
+  model.safetensors   the best weights on validation CER
+  model.onnx          the same weights for ONNX Runtime (written at the end; `htr export` too)
+and, for training only:
+  checkpoint.pt       last epoch's weights + optimizer state, to resume a killed run
+  metrics.jsonl       one JSON record per epoch
+  curves.png          learning curves
+Every file is written to a temporary name and renamed, so a kill never leaves a broken file.
+
+Runs on CUDA when present, else CPU; under `torchrun` it trains with DistributedDataParallel.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, Dataset as TorchDataset
+from tqdm import tqdm
+
+from htr import augment as aug
+from htr.charset import Charset
+from htr.datasets import Dataset, open_dataset, parse_spec
+from htr.decoding import greedy
+from htr.metrics import cer, wer
+from htr.model import CRNN, PRESETS, width_factor
+from htr.preprocess import Preprocess, batch
+
+log = logging.getLogger("htr.train")
+
+
+@dataclass
+class TrainConfig:
+    preset: str = "base"
+    data: list[str] = field(default_factory=list)   # dataset specs, "name:key=value,...[,weight=W]"
+    val: str = ""                                    # one dataset spec for validation
+    out: str = "runs/base"
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    patience: int = 8                                # epochs without a better validation CER
+    augment: bool = True
+    workers: int = 1
+    seed: int = 0
+    val_limit: int = 0                               # validate on the first N lines only (0: all)
+    max_minutes: float = 0.0                         # stop after this many minutes (0: no limit)
+    init: str = ""                                   # start from the weights of another model directory
+
+
+# ---------------------------------------------------------------------------------------
+# Model directories
+# ---------------------------------------------------------------------------------------
+def atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def model_config(preset: str, charset: Charset) -> dict:
+    arch = dict(PRESETS[preset])
+    pre = Preprocess(height=arch["height"], max_width=arch["max_width"])
+    return {"format": "htr-crnn/1", "preset": preset, "arch": arch, "charset": charset.chars,
+            "preprocess": pre.to_dict(), "width_factor": width_factor(arch)}
+
+
+def build_model(config: dict) -> CRNN:
+    arch = {**config["arch"], "convs": [(c, k, tuple(p)) for c, k, p in config["arch"]["convs"]]}
+    return CRNN(arch, len(Charset(config["charset"])))
+
+
+def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
+    """Model + config from a model directory, with clear errors for mismatched files."""
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    model = build_model(config)
+    load_weights(model, model_dir / "model.safetensors", config)
+    return model.to(device).eval(), config
+
+
+def load_weights(model: torch.nn.Module, path: Path, config: dict) -> None:
+    state = load_file(str(path))
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    if missing:
+        raise ValueError(f"{path}: weights lack {len(missing)} tensors (first: {missing[0]}); "
+                         f"they do not belong to preset {config.get('preset')!r}")
+    for name, tensor in state.items():
+        if name not in own:
+            raise ValueError(f"{path}: unexpected tensor {name!r} for preset {config.get('preset')!r}")
+        if tuple(tensor.shape) != tuple(own[name].shape):
+            hint = " (the charset differs)" if name.startswith("head.") else ""
+            raise ValueError(f"{path}: tensor {name} has shape {tuple(tensor.shape)}, "
+                             f"the model expects {tuple(own[name].shape)}{hint}")
+    model.load_state_dict(state)
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------
+class Lines(TorchDataset):
+    """Mixes datasets (each repeated `weight` times per epoch) into preprocessed, encoded samples."""
+
+    def __init__(self, datasets: list[tuple[Dataset, float]], charset: Charset, pre: Preprocess,
+                 train: bool, seed: int):
+        self.datasets = [d for d, _ in datasets]
+        self.index = []
+        for k, (d, weight) in enumerate(datasets):
+            reps = int(weight) + (1 if np.random.default_rng(seed + k).random() < weight % 1 else 0)
+            self.index += [(k, i) for i in range(len(d))] * reps
+        self.charset, self.pre, self.train, self.seed = charset, pre, train, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, j: int):
+        k, i = self.index[j]
+        rng = np.random.default_rng((self.seed, self.epoch, j)) if self.train else None
+        s = self.datasets[k].sample(i, rng)
+        img = aug.augment(s.image, rng) if rng is not None else s.image
+        return self.pre(img), self.charset.encode(s.text), s.text
+
+
+def collate(items, factor: int):
+    images, labels, texts = zip(*items)
+    x, widths = batch(list(images), multiple=factor)
+    targets = torch.tensor([c for lab in labels for c in lab], dtype=torch.long)
+    return (torch.from_numpy(x), torch.from_numpy(np.maximum(widths // factor, 1)), targets,
+            torch.tensor([len(lab) for lab in labels], dtype=torch.long), list(texts))
+
+
+def open_training_data(specs: list[str], charset: Charset, height: int) -> list[tuple[Dataset, float]]:
+    """Open dataset specs; an optional `weight=W` option repeats a dataset W times per epoch."""
+    out = []
+    for spec in specs:
+        name, options = parse_spec(spec)
+        weight = float(options.pop("weight", 1.0))
+        d = open_dataset(name, **{"height": height, **options})
+        d.drop_unknown(charset)
+        if len(d) == 0:
+            raise ValueError(f"dataset {spec!r} has no usable samples")
+        out.append((d, weight))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def evaluate(model: CRNN, loader: DataLoader, charset: Charset, device: str) -> dict:
+    """Greedy-decoded CER/WER on a validation loader."""
+    model.eval()
+    refs, hyps = [], []
+    with torch.no_grad():
+        for x, lengths, _, _, texts in loader:
+            out = model(x.to(device)).float().cpu().numpy()
+            for k, n in enumerate(lengths.tolist()):
+                hyps.append(greedy(out[:n, k], charset).text)
+            refs += texts
+    model.train()
+    return {"cer": cer(refs, hyps), "wer": wer(refs, hyps), "lines": len(refs)}
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    rank, world = _distributed()
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    charset = Charset()
+    if resume:
+        if not (out / "checkpoint.pt").is_file():
+            raise ValueError(f"--resume: no checkpoint in {out}")
+        saved = json.loads((out / "train.json").read_text())
+        cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
+        config = json.loads((out / "config.json").read_text())
+        charset = Charset(config["charset"])
+    config = model_config(cfg.preset, charset)
+    pre = Preprocess.from_dict(config["preprocess"])
+    factor = config["width_factor"]
+
+    train_sets = open_training_data(cfg.data, charset, height=64)
+    val_set = open_training_data([cfg.val], charset, height=64)[0][0]
+    if cfg.val_limit:
+        val_set._select(list(range(min(cfg.val_limit, len(val_set)))))
+    train_data = Lines(train_sets, charset, pre, train=cfg.augment, seed=cfg.seed)
+    val_data = Lines([(val_set, 1.0)], charset, pre, train=False, seed=cfg.seed)
+
+    def loader(data, shuffle, bs):
+        sampler = torch.utils.data.DistributedSampler(data, world, rank, shuffle=shuffle, seed=cfg.seed) \
+            if world > 1 else None
+        return DataLoader(data, batch_size=bs, shuffle=shuffle and sampler is None, sampler=sampler,
+                          num_workers=cfg.workers, collate_fn=lambda b: collate(b, factor),
+                          persistent_workers=cfg.workers > 0, drop_last=shuffle,
+                          generator=torch.Generator().manual_seed(cfg.seed))
+
+    train_loader, val_loader = loader(train_data, True, cfg.batch_size), loader(val_data, False, 64)
+    model = build_model(config).to(device)
+    if cfg.init:
+        load_weights(model, Path(cfg.init) / "model.safetensors", config)
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * len(train_loader)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.15)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    history: list[dict] = []
+    start_epoch, best, bad_epochs = 0, math.inf, 0
+    if resume:
+        ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start_epoch, best, bad_epochs = ck["epoch"], ck["best"], ck["bad_epochs"]
+        history = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines() if ln]
+        log.info("resuming %s at epoch %d (best CER %.4f)", out, start_epoch, best)
+    if rank == 0:
+        atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=1)))
+        atomic_write(out / "train.json", lambda p: p.write_text(json.dumps(asdict(cfg), indent=1)))
+    t_start = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        train_data.epoch = epoch
+        if world > 1:
+            train_loader.sampler.set_epoch(epoch)
+        model.train()
+        t0, seen, loss_sum = time.time(), 0, 0.0
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False,
+                   dynamic_ncols=True)
+        for x, lengths, targets, target_lengths, _ in bar:
+            logp = ddp(x.to(device, non_blocking=True))
+            loss = ctc(logp.float(), targets, lengths, target_lengths)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            seen += len(lengths)
+            loss_sum += float(loss) * len(lengths)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", best_cer=f"{best:.4f}" if best < math.inf else "-")
+        train_secs = time.time() - t0
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "lines_per_s": seen * world / train_secs,
+                  "lr": sched.get_last_lr()[0], "minutes": (time.time() - t_start) / 60}
+        if rank == 0:
+            record.update({f"val_{k}": v for k, v in evaluate(model, val_loader, charset, device).items()})
+            history.append(record)
+            improved = record["val_cer"] < best
+            if improved:
+                best, bad_epochs = record["val_cer"], 0
+                state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+                atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
+            else:
+                bad_epochs += 1
+            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                  "epoch": epoch + 1, "best": best, "bad_epochs": bad_epochs}
+            atomic_write(out / "checkpoint.pt", lambda p: torch.save(ck, p))
+            atomic_write(out / "metrics.jsonl", lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in history)))
+            plot_curves(history, out / "curves.png")
+            tqdm.write(f"epoch {epoch + 1}: loss {record['loss']:.3f}  val CER {record['val_cer']:.4f}  "
+                       f"WER {record['val_wer']:.4f}  {record['lines_per_s']:.0f} lines/s"
+                       + ("  *" if improved else ""))
+        stop = torch.tensor([bad_epochs >= cfg.patience or
+                             (cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes)], dtype=torch.int)
+        if world > 1:
+            dist.broadcast(stop, 0)
+        if stop.item():
+            break
+    if rank == 0:
+        export_onnx(out)
+    if world > 1:
+        dist.destroy_process_group()
+    return {"best_cer": best, "epochs": len(history), "out": str(out)}
+
+
+def export_onnx(model_dir: Path) -> None:
+    from htr.export import export
+    export(model_dir, model_dir / "model.onnx")
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    """Loss and validation CER per epoch, drawn with OpenCV (no plotting library needed)."""
+    import cv2
+    w, h, m = 640, 360, 40
+    img = np.full((h, w, 3), 255, np.uint8)
+    epochs = [r["epoch"] for r in history]
+    series = [("train loss", [r["loss"] for r in history], (200, 80, 0)),
+              ("val CER", [r["val_cer"] for r in history], (0, 0, 200))]
+    cv2.rectangle(img, (m, m // 2), (w - m // 2, h - m), (0, 0, 0), 1)
+    for k, (name, ys, colour) in enumerate(series):
+        top = max(max(ys), 1e-6)
+        pts = [(int(m + (e - 1) / max(max(epochs) - 1, 1) * (w - 1.5 * m)),
+                int(h - m - y / top * (h - 1.5 * m))) for e, y in zip(epochs, ys)]
+        if len(pts) > 1:
+            cv2.polylines(img, [np.array(pts, np.int32)], False, colour, 2, cv2.LINE_AA)
+        cv2.putText(img, f"{name} (max {top:.3g}, last {ys[-1]:.3g})", (m + 10, m + 10 + 20 * k),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    cv2.putText(img, f"epoch (1..{max(epochs)})", (w // 2 - 40, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    atomic_write(path, lambda p: cv2.imwrite(str(p) + ".png", img) and os.replace(str(p) + ".png", p))
