@@ -125,12 +125,44 @@ class Lines(TorchDataset):
     def __len__(self) -> int:
         return len(self.index)
 
+    def lengths(self) -> list[int]:
+        return [len(self.datasets[k].labels[i]) for k, i in self.index]
+
     def __getitem__(self, j: int):
         k, i = self.index[j]
         rng = np.random.default_rng((self.seed, self.epoch, j)) if self.train else None
         s = self.datasets[k].sample(i, rng)
         img = aug.augment(s.image, rng) if rng is not None else s.image
         return self.pre(img), self.charset.encode(s.text), s.text
+
+
+class SimilarLengthBatches(torch.utils.data.Sampler):
+    """Shuffled batches of lines with similar label lengths (a proxy for image width).
+
+    A batch is padded to its widest line, so mixing a two-word line with a ten-word one wastes
+    most of the computation; grouping within random pools of 50 batches keeps the epoch random.
+    """
+
+    def __init__(self, data: Lines, batch_size: int, seed: int, pool: int = 50):
+        self.data, self.batch_size, self.seed, self.pool = data, batch_size, seed, pool
+
+    def _batches(self) -> list[list[int]]:
+        rng = np.random.default_rng((self.seed, self.data.epoch))
+        lengths = self.data.lengths()
+        order = rng.permutation(len(lengths))
+        batches = []
+        step = self.batch_size * self.pool
+        for s in range(0, len(order), step):
+            chunk = sorted(order[s:s + step], key=lambda i: lengths[i])
+            batches += [chunk[b:b + self.batch_size] for b in range(0, len(chunk), self.batch_size)
+                        if len(chunk[b:b + self.batch_size]) == self.batch_size]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __iter__(self):
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return len(self.data) // self.batch_size
 
 
 def collate(items, factor: int):
@@ -205,12 +237,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     val_data = Lines([(val_set, 1.0)], charset, pre, train=False, seed=cfg.seed)
 
     def loader(data, shuffle, bs):
+        # Workers are not persistent: they restart each epoch and so see the new epoch's seed.
+        common = dict(num_workers=cfg.workers, collate_fn=lambda b: collate(b, factor))
+        if shuffle and world == 1:
+            return DataLoader(data, batch_sampler=SimilarLengthBatches(data, bs, cfg.seed), **common)
         sampler = torch.utils.data.DistributedSampler(data, world, rank, shuffle=shuffle, seed=cfg.seed) \
             if world > 1 else None
-        return DataLoader(data, batch_size=bs, shuffle=shuffle and sampler is None, sampler=sampler,
-                          num_workers=cfg.workers, collate_fn=lambda b: collate(b, factor),
-                          persistent_workers=cfg.workers > 0, drop_last=shuffle,
-                          generator=torch.Generator().manual_seed(cfg.seed))
+        return DataLoader(data, batch_size=bs, sampler=sampler, drop_last=shuffle, **common)
 
     train_loader, val_loader = loader(train_data, True, cfg.batch_size), loader(val_data, False, 64)
     model = build_model(config).to(device)
@@ -218,23 +251,27 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         load_weights(model, Path(cfg.init) / "model.safetensors", config)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * len(train_loader)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.15)
+    total_steps = max(cfg.epochs * len(train_loader), 1)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     history: list[dict] = []
-    start_epoch, best, bad_epochs = 0, math.inf, 0
+    start_epoch, best, bad_epochs, step, minutes0 = 0, math.inf, 0, 0, 0.0
     if resume:
         ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
         start_epoch, best, bad_epochs = ck["epoch"], ck["best"], ck["bad_epochs"]
-        history = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines() if ln]
+        step, minutes0 = ck["step"], ck["minutes"]
+        # The log may hold one epoch more than the checkpoint if a kill fell between the two writes.
+        history = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines() if ln][:start_epoch]
         log.info("resuming %s at epoch %d (best CER %.4f)", out, start_epoch, best)
     if rank == 0:
         atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(config, indent=1)))
         atomic_write(out / "train.json", lambda p: p.write_text(json.dumps(asdict(cfg), indent=1)))
     t_start = time.time()
+
+    def minutes() -> float:  # training time so far, across resumes
+        return minutes0 + (time.time() - t_start) / 60
+
     for epoch in range(start_epoch, cfg.epochs):
         train_data.epoch = epoch
         if world > 1:
@@ -245,18 +282,23 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                    dynamic_ncols=True)
         for x, lengths, targets, target_lengths, _ in bar:
             logp = ddp(x.to(device, non_blocking=True))
-            loss = ctc(logp.float(), targets, lengths, target_lengths)
+            loss = ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            progress = step / total_steps
+            if cfg.max_minutes:
+                progress = max(progress, minutes() / cfg.max_minutes)
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(progress, cfg.lr)
             opt.step()
-            sched.step()
+            step += 1
             seen += len(lengths)
             loss_sum += float(loss) * len(lengths)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", best_cer=f"{best:.4f}" if best < math.inf else "-")
         train_secs = time.time() - t0
         record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "lines_per_s": seen * world / train_secs,
-                  "lr": sched.get_last_lr()[0], "minutes": (time.time() - t_start) / 60}
+                  "lr": opt.param_groups[0]["lr"], "minutes": minutes()}
         if rank == 0:
             record.update({f"val_{k}": v for k, v in evaluate(model, val_loader, charset, device).items()})
             history.append(record)
@@ -267,16 +309,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
             else:
                 bad_epochs += 1
-            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                  "epoch": epoch + 1, "best": best, "bad_epochs": bad_epochs}
+            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "best": best,
+                  "bad_epochs": bad_epochs, "step": step, "minutes": minutes()}
             atomic_write(out / "checkpoint.pt", lambda p: torch.save(ck, p))
             atomic_write(out / "metrics.jsonl", lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in history)))
             plot_curves(history, out / "curves.png")
             tqdm.write(f"epoch {epoch + 1}: loss {record['loss']:.3f}  val CER {record['val_cer']:.4f}  "
                        f"WER {record['val_wer']:.4f}  {record['lines_per_s']:.0f} lines/s"
                        + ("  *" if improved else ""))
-        stop = torch.tensor([bad_epochs >= cfg.patience or
-                             (cfg.max_minutes and (time.time() - t_start) / 60 > cfg.max_minutes)], dtype=torch.int)
+        stop = torch.tensor([bad_epochs >= cfg.patience or best == 0.0 or  # nothing left to gain
+                             (cfg.max_minutes and minutes() >= cfg.max_minutes)], dtype=torch.int)
         if world > 1:
             dist.broadcast(stop, 0)
         if stop.item():
@@ -286,6 +328,19 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if world > 1:
         dist.destroy_process_group()
     return {"best_cer": best, "epochs": len(history), "out": str(out)}
+
+
+def learning_rate(progress: float, peak: float, warmup: float = 0.1) -> float:
+    """One-cycle shape: linear warm-up to `peak`, then cosine down to 1% of it at progress 1.
+
+    Progress is the larger of steps done / steps planned and minutes used / --max-minutes, so
+    a run on a time budget ends annealed even if it gets through fewer epochs than planned.
+    """
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup:
+        return peak * (0.04 + 0.96 * progress / warmup)
+    cos = 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
+    return peak * (0.01 + 0.99 * cos)
 
 
 def export_onnx(model_dir: Path) -> None:

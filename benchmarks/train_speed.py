@@ -1,0 +1,64 @@
+"""Training throughput (lines/s) of each preset on this machine, data pipeline included.
+
+Runs the same loop as `htr train` (rendering, augmentation, preprocessing in one worker process,
+forward, CTC loss, backward, AdamW step) on IAM-OnDB trainset lines, for a fixed number of steps
+after a warm-up, and prints one JSON line per preset.
+
+    python benchmarks/train_speed.py --root ../shared/data/iam-ondb --steps 30
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+from torch.utils.data import DataLoader
+
+from htr.charset import Charset
+from htr.model import PRESETS
+from htr.preprocess import Preprocess
+from htr.train import Lines, build_model, collate, model_config, open_training_data
+
+
+def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -> dict:
+    charset = Charset()
+    config = model_config(preset, charset)
+    data = Lines(open_training_data([f"iam-ondb:root={root},split=trainset"], charset, 64), charset,
+                 Preprocess.from_dict(config["preprocess"]), train=True, seed=0)
+    factor = config["width_factor"]
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True, num_workers=workers,
+                        collate_fn=lambda b: collate(b, factor), generator=torch.Generator().manual_seed(0))
+    model = build_model(config).train()
+    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    ctc = torch.nn.CTCLoss(zero_infinity=True)
+    warmup, seen, t0 = 3, 0, 0.0
+    for k, (x, lengths, targets, target_lengths, _) in enumerate(loader):
+        if k == warmup:
+            t0, seen = time.perf_counter(), 0
+        loss = ctc(model(x), targets, lengths, target_lengths)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen += len(lengths)
+        if k == warmup + steps - 1:
+            break
+    secs = time.perf_counter() - t0
+    return {"preset": preset, "lines_per_s": round(seen / secs, 1), "steps": steps, "batch_size": batch_size,
+            "threads": torch.get_num_threads(), "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default="../shared/data/iam-ondb")
+    p.add_argument("--presets", nargs="+", default=["simplehtr", "base"])
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, default=1)
+    args = p.parse_args()
+    for preset in args.presets:
+        print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

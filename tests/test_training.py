@@ -1,0 +1,143 @@
+"""Training, resuming, checkpoints and the torch/ONNX agreement, on real IAM-OnDB lines with tiny models."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file, save_file
+
+from htr.charset import Charset
+from htr.datasets.iam_ondb import IamOnDB
+from htr.train import TrainConfig, load_model, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cfg(root: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(preset="tiny", data=[f"iam-ondb:root={root},split=mini"], val=f"iam-ondb:root={root},split=minival",
+                out=str(out), epochs=2, batch_size=8, workers=0, lr=3e-3)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_tiny_model_overfits_real_lines(mini_iam_ondb, tmp_path):
+    """A handful of real lines, no augmentation: the model must learn them exactly (CER 0)."""
+    split = (mini_iam_ondb / "mini.txt").read_text().split()[0]
+    (mini_iam_ondb / "one.txt").write_text(split + "\n")
+    spec = f"iam-ondb:root={mini_iam_ondb},split=one"
+    n = len(IamOnDB(mini_iam_ondb, "one"))
+    assert 3 <= n <= 12
+    # weight=10: ten passes over the lines per epoch, so validation runs every 10 steps.
+    cfg = TrainConfig(preset="tiny", data=[spec + ",weight=10"], val=spec, out=str(tmp_path / "m"), epochs=80,
+                      batch_size=n, workers=0, lr=3e-3, weight_decay=0.0, augment=False, patience=1000)
+    result = train(cfg)
+    assert result["best_cer"] == 0.0
+    history = [json.loads(x) for x in (tmp_path / "m" / "metrics.jsonl").read_text().splitlines()]
+    assert history[0]["val_cer"] > 0.5  # it really learned, it did not start there
+    for name in ("config.json", "model.safetensors", "model.onnx", "curves.png"):
+        assert (tmp_path / "m" / name).stat().st_size > 0
+
+
+def test_killed_run_resumes_from_checkpoint(mini_iam_ondb, tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "htr", "train", "--preset", "tiny", "--epochs", "6", "--batch-size", "8",
+           "--workers", "0", "--data", f"iam-ondb:root={mini_iam_ondb},split=mini",
+           "--val", f"iam-ondb:root={mini_iam_ondb},split=minival", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ)
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    done = metrics.read_text().count("\n")
+    assert 2 <= done < 6, "the run should have been killed part-way"
+    result = subprocess.run(cmd + ["--resume"], cwd=ROOT, capture_output=True, text=True, env=os.environ)
+    assert result.returncode == 0, result.stderr[-2000:]
+    epochs = [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()]
+    assert epochs == list(range(1, 7)), epochs  # continued where it stopped, no epoch run twice
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, mini_iam_ondb):
+    with pytest.raises(ValueError, match="no checkpoint"):
+        train(_cfg(mini_iam_ondb, tmp_path / "empty"), resume=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(mini_iam_ondb, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-model")
+    train(_cfg(mini_iam_ondb, out, epochs=1))
+    return out
+
+
+def test_wrong_shapes_and_charset_mismatch_are_clear_errors(tiny_model, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    config = json.loads((tiny_model / "config.json").read_text())
+    # A charset with fewer characters than the weights were trained for.
+    (bad / "config.json").write_text(json.dumps({**config, "charset": config["charset"][:-5]}))
+    (bad / "model.safetensors").write_bytes((tiny_model / "model.safetensors").read_bytes())
+    with pytest.raises(ValueError, match="charset differs"):
+        load_model(bad)
+    # Weights of another architecture.
+    (bad / "config.json").write_text(json.dumps({**config, "arch": {**config["arch"], "rnn_hidden": 32}}))
+    with pytest.raises(ValueError, match="shape"):
+        load_model(bad)
+    # Missing tensors.
+    state = load_file(str(tiny_model / "model.safetensors"))
+    save_file({k: v for k, v in state.items() if not k.startswith("head.")}, str(bad / "model.safetensors"))
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="lack"):
+        load_model(bad)
+
+
+def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
+    import torch
+
+    from htr.decoding import greedy
+    from htr.preprocess import batch
+    from htr.recognizer import Recognizer
+
+    rec = Recognizer(tiny_model)
+    model, config = load_model(tiny_model)
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    images = [ds[i].image for i in range(min(5, len(ds)))]
+    # Batched, the same images are padded to a common width (as in training); compare the
+    # two runtimes on the same input, then the text of the batched run with the single ones.
+    batched = rec.logprobs(images)
+    for image, lp_batched in zip(images, batched):
+        lp = rec.logprobs([image])[0]
+        x, widths = batch([rec.pre(image)], multiple=rec.factor)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x))[:, 0].numpy()[: int(widths[0]) // rec.factor]
+        assert lp.shape == ref.shape == lp_batched.shape
+        assert np.allclose(ref, lp, atol=1e-3)
+        assert greedy(ref, rec.charset).text == greedy(lp, rec.charset).text
+
+
+def test_distributed_training_with_two_cpu_processes(mini_iam_ondb, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "htr", "train", "--preset", "tiny", "--epochs", "2", "--batch-size", "4", "--workers", "0",
+           "--data", f"iam-ondb:root={mini_iam_ondb},split=mini",
+           "--val", f"iam-ondb:root={mini_iam_ondb},split=minival", "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    epochs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert epochs[1]["loss"] < epochs[0]["loss"]
+    assert (out / "model.onnx").stat().st_size > 0
+
+
+def test_unknown_characters_in_labels_are_skipped_by_name(mini_iam_ondb):
+    ds = IamOnDB(mini_iam_ondb, "mini")
+    n = len(ds)
+    ds.drop_unknown(Charset("abcdefghijklmnopqrstuvwxyz "))  # no capitals, digits or punctuation
+    assert len(ds) < n
+    assert all("not in the charset" in reason for _, reason in ds.skipped if reason.startswith("characters"))
