@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from htr.charset import Charset
 from htr.model import PRESETS
 from htr.preprocess import Preprocess
-from htr.train import Lines, build_model, collate, model_config, open_training_data
+from htr.train import Lines, SimilarLengthBatches, build_model, collate, model_config, open_training_data
 
 
 def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -> dict:
@@ -27,8 +27,8 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -
     data = Lines(open_training_data([f"iam-ondb:root={root},split=trainset"], charset, 64), charset,
                  Preprocess.from_dict(config["preprocess"]), train=True, seed=0)
     factor = config["width_factor"]
-    loader = DataLoader(data, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        collate_fn=lambda b: collate(b, factor), generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(data, batch_sampler=SimilarLengthBatches(data, batch_size, seed=0), num_workers=workers,
+                        collate_fn=lambda b: collate(b, factor))
     model = build_model(config).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     ctc = torch.nn.CTCLoss(zero_infinity=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import time
 
+from htr.cli.lm import add_decoder_arguments, decoder_options
+
 
 def register(sub) -> None:
     p = sub.add_parser("eval", help="measure CER and WER on a dataset")
@@ -11,13 +13,18 @@ def register(sub) -> None:
     p.add_argument("--dataset", required=True, help="dataset name (iam-ondb, iam, folder, ...)")
     p.add_argument("--root", help="dataset folder")
     p.add_argument("--split", help="split name")
-    p.add_argument("--decoder", default="greedy")
+    p.add_argument("--decoder", default="greedy", help="greedy, beam, wordbeam or lm")
+    add_decoder_arguments(p)
     p.add_argument("--limit", type=int, default=0, help="only the first N lines")
     p.add_argument("--json", action="store_true", help="print JSON only")
+    p.add_argument("--task", default="lines", choices=["lines", "pages"],
+                   help="lines: CER/WER of line images; pages: line detection precision/recall/F1 "
+                        "(IoU >= 0.5) and page CER/WER, on a page dataset such as iam-ondb-pages")
+    p.add_argument("--detection-only", action="store_true", help="pages: only line detection, no model needed")
     p.set_defaults(func=run)
 
 
-def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0) -> dict:
+def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **options) -> dict:
     from htr.decoding import decode
     from htr.metrics import cer, wer
     n = min(limit, len(dataset)) if limit else len(dataset)
@@ -26,17 +33,57 @@ def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0) -> di
     for s in range(0, n, 64):
         samples = [dataset[i] for i in range(s, min(s + 64, n))]
         for sample, lp in zip(samples, recognizer.logprobs([x.image for x in samples])):
-            hyps.append(decode(lp, recognizer.charset, decoder).text)
+            hyps.append(decode(lp, recognizer.charset, decoder, **options).text)
             refs.append(sample.text)
     return {"cer": round(cer(refs, hyps), 5), "wer": round(wer(refs, hyps), 5), "lines": n,
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **options) -> dict:
+    """Line detection against the ground-truth boxes (one-to-one, IoU >= 0.5) and, with a
+    recognizer, page CER/WER: each page's lines joined by newlines in the order found, so
+    lines read out of order count as errors."""
+    from htr.api import read_layout
+    from htr.metrics import cer, wer
+    from htr.segment import match, segment
+    if not hasattr(dataset, "truth"):
+        raise ValueError(f"{dataset.name}: not a page dataset with line boxes (try iam-ondb-pages)")
+    n = min(limit, len(dataset)) if limit else len(dataset)
+    t0 = time.perf_counter()
+    found = truth = matched = 0
+    refs, hyps = [], []
+    for i in range(n):
+        sample = dataset[i]
+        layout = segment(sample.image)
+        boxes, truth_boxes = [r.box for r in layout.lines], [ln.box for ln in dataset.truth(i).lines]
+        found, truth = found + len(boxes), truth + len(truth_boxes)
+        matched += len(match(boxes, truth_boxes))
+        if recognizer is not None:
+            refs.append(sample.text)
+            hyps.append(read_layout(layout, recognizer, decoder, **options).text)
+    precision, recall = matched / max(found, 1), matched / max(truth, 1)
+    result = {"precision": round(precision, 5), "recall": round(recall, 5),
+              "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 5)}
+    if recognizer is not None:
+        result.update(cer=round(cer(refs, hyps), 5), wer=round(wer(refs, hyps), 5))
+    return {**result, "pages": n, "lines": truth, "found": found, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def run(args) -> int:
     from htr.datasets import open_dataset
     from htr.recognizer import Recognizer
     options = {k: v for k, v in (("root", args.root), ("split", args.split)) if v}
-    result = evaluate(Recognizer.load(args.model), open_dataset(args.dataset, **options), args.decoder, args.limit)
+    if args.task == "pages":
+        recognizer = None if args.detection_only else Recognizer.load(args.model)
+        result = evaluate_pages(recognizer, open_dataset(args.dataset, **options), args.decoder, args.limit,
+                                **decoder_options(args))
+        print(json.dumps(result) if args.json else
+              f"lines P {result['precision']:.2%}  R {result['recall']:.2%}  F1 {result['f1']:.2%}" +
+              (f"  page CER {result['cer']:.2%}  WER {result['wer']:.2%}" if "cer" in result else "") +
+              f"  on {result['pages']} pages in {result['seconds']} s")
+        return 0
+    result = evaluate(Recognizer.load(args.model), open_dataset(args.dataset, **options), args.decoder, args.limit,
+                      **decoder_options(args))
     print(json.dumps(result) if args.json else
           f"CER {result['cer']:.2%}  WER {result['wer']:.2%}  on {result['lines']} lines in {result['seconds']} s")
     return 0

@@ -1,37 +1,75 @@
-"""`htr read IMAGE...`: print the text of each image (or JSON with boxes and confidences)."""
+"""`htr read IMAGE...`: print the text of each image, or a document with boxes and confidences
+(JSON, PAGE XML, ALTO, hOCR); `--overlay` draws what was read over the image."""
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+from htr.cli.lm import add_decoder_arguments, decoder_options
+
+SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr"}
 
 
 def register(sub) -> None:
+    from htr.formats import FORMATS
     p = sub.add_parser("read", help="read handwriting from images")
     p.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
-    p.add_argument("--format", default="text", choices=["text", "json"], help="output format")
+    add_decoder_arguments(p)
+    p.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    p.add_argument("--layout", default="auto", choices=["auto", "page", "line"],
+                   help="page: find lines and words; line: the image is one line or word; "
+                        "auto: a line if the image holds one line filling its height, else a page")
+    p.add_argument("--overlay", metavar="PNG", help="draw the boxes and text over the image into this file "
+                   "(with several images, IMAGE_STEM is added to the name)")
+    p.add_argument("--output-dir", metavar="DIR", help="write one file per image there instead of printing")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from htr.api import read
+    from htr.formats import write
     from htr.imageio import ImageError
     status = 0
     results = []
+    many = len(args.images) > 1
+    if many and args.format not in ("text", "json") and not args.output_dir:
+        raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
     for path in args.images:
         try:
-            page = read(path, model=args.model, decoder=args.decoder)
+            page = read(path, model=args.model, decoder=args.decoder, layout=args.layout, **decoder_options(args))
         except ImageError as e:
             print(f"htr: error: {e}", file=sys.stderr)
             status = 2
             continue
-        if args.format == "json":
+        if args.overlay:
+            _overlay(path, page, _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
+        if args.output_dir:
+            out = Path(args.output_dir) / (Path(path).stem + SUFFIXES[args.format])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(write(page, args.format, Path(path).name), encoding="utf-8")
+        elif args.format == "json":
             results.append({"image": path, **page.to_dict()})
-        else:
-            if len(args.images) > 1:
+        elif args.format == "text":
+            if many:
                 print(f"== {path}")
             print(page.text)
-    if args.format == "json":
-        print(json.dumps(results if len(args.images) > 1 else (results[0] if results else {}), indent=1))
+        else:
+            sys.stdout.write(write(page, args.format, Path(path).name))
+    if args.format == "json" and not args.output_dir:
+        print(json.dumps(results if many else (results[0] if results else {}), indent=1))
     return status
+
+
+def _numbered(path: Path, stem: str) -> Path:
+    return path.with_name(f"{path.stem}-{stem}{path.suffix or '.png'}")
+
+
+def _overlay(image_path: str, page, out: Path) -> None:
+    from PIL import Image
+
+    from htr.formats import overlay
+    from htr.imageio import load_image
+    Image.fromarray(overlay(load_image(image_path), page)).save(out)

@@ -1,0 +1,47 @@
+"""Reading throughput (lines/s) with ONNX Runtime: one line per call, and batched.
+
+The same IAM-OnDB testset_t lines (drawn once with the default pen) go through each model:
+preprocessing, the ONNX network and greedy decoding, all included. Prints one JSON line per
+model.
+
+    python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from htr.datasets.iam_ondb import IamOnDB
+from htr.recognizer import Recognizer
+
+
+def lines_per_second(rec: Recognizer, images: list, batch: int) -> float:
+    rec.read_lines(images[:batch])  # warm-up
+    t0 = time.perf_counter()
+    for s in range(0, len(images), batch):
+        rec.read_lines(images[s:s + batch])
+    return len(images) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=["htr/models/default"])
+    p.add_argument("--root", default="../shared/data/iam-ondb")
+    p.add_argument("--lines", type=int, default=200)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch", type=int, default=64, help="lines per call in the batched run")
+    args = p.parse_args()
+    ds = IamOnDB(args.root, "testset_t")
+    images = [ds[i].image for i in range(min(args.lines, len(ds)))]
+    for path in args.models:
+        rec = Recognizer(path, threads=args.threads)
+        print(json.dumps({"model": path, "preset": rec.config.get("preset"), "lines": len(images),
+                          "threads": args.threads,
+                          "batch1_lines_per_s": round(lines_per_second(rec, images, 1), 1),
+                          f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1)}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

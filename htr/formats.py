@@ -1,0 +1,245 @@
+"""Writing a read Page in the formats other tools read: text, JSON, PAGE XML, ALTO and hOCR.
+
+PAGE (2019-07-15) and ALTO (v4.2) documents validate against the schemas shipped in
+htr/schemas/ (`schema(name)` loads them offline); hOCR is well-formed XHTML with the standard
+ocr_page / ocr_carea / ocr_par / ocr_line / ocrx_word classes and `bbox` titles. The whole page
+holds one text block with the lines in reading order. `overlay` draws the result on the image.
+"""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+
+from htr.page import Box, Line, Page, Point, Word
+
+FORMATS = ("text", "json", "page-xml", "alto", "hocr")
+SCHEMAS = Path(__file__).parent / "schemas"
+PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
+ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
+_XLINK_URL = "http://www.loc.gov/standards/xlink/xlink.xsd"
+
+
+def write(page: Page, fmt: str, image_name: str = "") -> str:
+    """The page as a document of format `fmt` (one of FORMATS)."""
+    writers = {"text": lambda p, n: p.text + "\n", "json": lambda p, n: json.dumps({"image": n, **p.to_dict()}, indent=1),
+               "page-xml": page_xml, "alto": alto, "hocr": hocr}
+    if fmt not in writers:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return writers[fmt](page, image_name)
+
+
+# -- geometry helpers ---------------------------------------------------------------------------
+
+def _corners(box: Box) -> list[Point]:
+    x0, y0, x1, y1 = box
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def _points(points: list[Point]) -> str:
+    return " ".join(f"{max(int(x), 0)},{max(int(y), 0)}" for x, y in points)
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _words(line: Line) -> list[Word]:
+    """The line's words; a line read without word boxes counts as one word."""
+    return line.words or [Word(line.text, line.box, line.confidence)]
+
+
+# -- PAGE XML -----------------------------------------------------------------------------------
+
+def page_xml(page: Page, image_name: str = "") -> str:
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<PcGts xmlns="{PAGE_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           f'xsi:schemaLocation="{PAGE_NS} {PAGE_NS}/pagecontent.xsd">',
+           f"<Metadata><Creator>htr</Creator><Created>{now}</Created><LastChange>{now}</LastChange></Metadata>",
+           f'<Page imageFilename={quoteattr(image_name or "image")} imageWidth="{page.width}" imageHeight="{page.height}">']
+    if page.lines:
+        out.append(f'<TextRegion id="r1"><Coords points="{_points(_corners(_union([ln.box for ln in page.lines])))}"/>')
+        for i, line in enumerate(page.lines, 1):
+            out.append(f'<TextLine id="r1l{i}"><Coords points="{_points(line.polygon or _corners(line.box))}"/>')
+            if line.baseline:
+                out.append(f'<Baseline points="{_points(line.baseline)}"/>')
+            for j, word in enumerate(line.words, 1):
+                out.append(f'<Word id="r1l{i}w{j}"><Coords points="{_points(_corners(word.box))}"/>'
+                           f'{_equiv(word.text, word.confidence)}</Word>')
+            out.append(f"{_equiv(line.text, line.confidence)}</TextLine>")
+        out.append(f"{_equiv(page.text, None)}</TextRegion>")
+    out += ["</Page>", "</PcGts>", ""]
+    return "\n".join(out)
+
+
+def _equiv(text: str, conf: float | None) -> str:
+    c = f' conf="{min(max(conf, 0.0), 1.0):.4f}"' if conf is not None else ""
+    return f"<TextEquiv{c}><Unicode>{escape(text)}</Unicode></TextEquiv>"
+
+
+def read_page_xml(source: str | Path) -> tuple[Page, str]:
+    """A PAGE XML file (any version's namespace) as a Page and its image file name.
+
+    Line and word boxes are the bounding boxes of their Coords polygons.
+    """
+    try:
+        root = ET.parse(source).getroot()
+    except (ET.ParseError, OSError) as e:
+        raise ValueError(f"{source}: not a readable PAGE XML file ({e})") from None
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = (lambda tag: f"{{{ns}}}{tag}") if ns else (lambda tag: tag)
+    page_el = root.find(q("Page"))
+    if page_el is None:
+        raise ValueError(f"{source}: no <Page> element")
+    lines = []
+    for tl in page_el.iter(q("TextLine")):
+        words = [Word(_text(w, q), _coords_box(w, q, source), _conf(w, q)) for w in tl.findall(q("Word"))]
+        base = tl.find(q("Baseline"))
+        lines.append(Line(_text(tl, q), _coords_box(tl, q, source), _conf(tl, q), words,
+                          polygon=_parse_points(tl.find(q("Coords")).get("points", ""), source),
+                          baseline=_parse_points(base.get("points", ""), source) if base is not None else None))
+    page = Page(int(page_el.get("imageWidth", 0)), int(page_el.get("imageHeight", 0)), lines)
+    return page, page_el.get("imageFilename", "")
+
+
+def _parse_points(text: str, source) -> list[Point]:
+    try:
+        pts = [tuple(int(float(v)) for v in p.split(",")) for p in text.split()]
+    except ValueError:
+        raise ValueError(f"{source}: bad points {text[:60]!r}") from None
+    if not pts or any(len(p) != 2 for p in pts):
+        raise ValueError(f"{source}: bad points {text[:60]!r}")
+    return pts  # type: ignore[return-value]
+
+
+def _coords_box(el, q, source) -> Box:
+    coords = el.find(q("Coords"))
+    if coords is None:
+        raise ValueError(f"{source}: {el.get('id')} has no Coords")
+    pts = np.array(_parse_points(coords.get("points", ""), source))
+    return int(pts[:, 0].min()), int(pts[:, 1].min()), int(pts[:, 0].max()), int(pts[:, 1].max())
+
+
+def _text(el, q) -> str:
+    u = el.find(f"{q('TextEquiv')}/{q('Unicode')}")
+    return (u.text or "") if u is not None else ""
+
+
+def _conf(el, q) -> float:
+    te = el.find(q("TextEquiv"))
+    return float(te.get("conf", 1.0)) if te is not None else 1.0
+
+
+# -- ALTO ---------------------------------------------------------------------------------------
+
+def _alto_box(box: Box) -> str:
+    x0, y0, x1, y1 = box
+    return f'HPOS="{x0}" VPOS="{y0}" WIDTH="{x1 - x0}" HEIGHT="{y1 - y0}"'
+
+
+def alto(page: Page, image_name: str = "") -> str:
+    from htr import __version__
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<alto xmlns="{ALTO_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           f'xsi:schemaLocation="{ALTO_NS} http://www.loc.gov/alto/v4/alto-4-2.xsd">',
+           "<Description><MeasurementUnit>pixel</MeasurementUnit>",
+           f"<sourceImageInformation><fileName>{escape(image_name)}</fileName></sourceImageInformation>",
+           '<OCRProcessing ID="ocr1"><ocrProcessingStep><processingSoftware><softwareName>htr</softwareName>'
+           f"<softwareVersion>{__version__}</softwareVersion></processingSoftware></ocrProcessingStep></OCRProcessing>",
+           "</Description>",
+           f'<Layout><Page ID="page1" PHYSICAL_IMG_NR="1" WIDTH="{page.width}" HEIGHT="{page.height}">',
+           f'<PrintSpace {_alto_box((0, 0, page.width, page.height))}>']
+    if page.lines:
+        out.append(f'<TextBlock ID="block1" {_alto_box(_union([ln.box for ln in page.lines]))}>')
+        for i, line in enumerate(page.lines, 1):
+            base = f' BASELINE="{" ".join(f"{x},{y}" for x, y in line.baseline)}"' if line.baseline else ""
+            out.append(f'<TextLine ID="line{i}" {_alto_box(line.box)}{base}>')
+            words = _words(line)
+            for j, word in enumerate(words, 1):
+                out.append(f'<String ID="line{i}w{j}" CONTENT={quoteattr(word.text)} {_alto_box(word.box)} '
+                           f'WC="{min(max(word.confidence, 0.0), 1.0):.4f}"/>')
+                if j < len(words):
+                    gap = (word.box[2], words[j].box[0])
+                    out.append(f'<SP HPOS="{gap[0]}" VPOS="{word.box[1]}" WIDTH="{max(gap[1] - gap[0], 0)}"/>')
+            out.append("</TextLine>")
+        out.append("</TextBlock>")
+    out += ["</PrintSpace>", "</Page></Layout>", "</alto>", ""]
+    return "\n".join(out)
+
+
+# -- hOCR ---------------------------------------------------------------------------------------
+
+def _title_box(box: Box) -> str:
+    return "bbox {} {} {} {}".format(*box)
+
+
+def hocr(page: Page, image_name: str = "") -> str:
+    from htr import __version__
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+           '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">',
+           '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">',
+           "<head>", f"<title>{escape(image_name)}</title>",
+           '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"/>',
+           f'<meta name="ocr-system" content="htr {__version__}"/>',
+           '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>',
+           "</head>", "<body>",
+           f'<div class="ocr_page" id="page_1" title={quoteattr(f"image {json.dumps(image_name)}; {_title_box((0, 0, page.width, page.height))}; ppageno 0")}>']
+    if page.lines:
+        block = _title_box(_union([ln.box for ln in page.lines]))
+        out.append(f'<div class="ocr_carea" id="block_1" title="{block}"><p class="ocr_par" id="par_1" title="{block}">')
+        for i, line in enumerate(page.lines, 1):
+            out.append(f'<span class="ocr_line" id="line_{i}" title="{_title_box(line.box)}; '
+                       f'x_wconf {round(line.confidence * 100)}">')
+            out.append(" ".join(f'<span class="ocrx_word" id="word_{i}_{j}" title="{_title_box(w.box)}; '
+                                f'x_wconf {round(w.confidence * 100)}">{escape(w.text)}</span>'
+                                for j, w in enumerate(_words(line), 1)))
+            out.append("</span>")
+        out.append("</p></div>")
+    out += ["</div>", "</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+def schema(name: str):
+    """The XML schema of 'page-xml' or 'alto' from the shipped XSDs, never from the network.
+
+    Needs the `xmlschema` package (a test dependency): validation is for tests and tools,
+    not for reading.
+    """
+    import xmlschema
+    if name == "page-xml":
+        return xmlschema.XMLSchema(str(SCHEMAS / "pagecontent-2019-07-15.xsd"), allow="local")
+    if name == "alto":
+        return xmlschema.XMLSchema(str(SCHEMAS / "alto-4-2.xsd"), allow="local",
+                                   uri_mapper={_XLINK_URL: (SCHEMAS / "xlink.xsd").resolve().as_uri()})
+    raise ValueError(f"no schema for format {name!r}")
+
+
+# -- overlay ------------------------------------------------------------------------------------
+
+def overlay(image: np.ndarray, page: Page) -> np.ndarray:
+    """An RGB picture of the page with line boxes (blue), word boxes (green) and the read text (red)."""
+    from PIL import Image, ImageDraw, ImageFont
+    canvas = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    for line in page.lines:
+        x0, y0, x1, y1 = line.box
+        size = max(int((y1 - y0) * 0.35), 10)
+        font = ImageFont.load_default(size)
+        if line.polygon:
+            draw.polygon([tuple(p) for p in line.polygon], outline=(40, 90, 230))
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(40, 90, 230), width=2)
+        for word in line.words:
+            draw.rectangle((word.box[0], word.box[1], word.box[2] - 1, word.box[3] - 1), outline=(20, 170, 60))
+        label = f"{line.text}  ({line.confidence:.2f})"
+        tx, ty = x0, max(y0 - size - 2, 0)
+        draw.rectangle(draw.textbbox((tx, ty), label, font=font), fill=(255, 255, 255))
+        draw.text((tx, ty), label, fill=(210, 30, 30), font=font)
+    return np.asarray(canvas)

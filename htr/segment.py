@@ -1,0 +1,411 @@
+"""Finding the text lines of a page, and the words inside them, without a trained model.
+
+The steps, each cheap and explainable:
+1. flatten the lighting: divide by a background estimate (a grey closing of a shrunken copy),
+   so shadows and gradients of phone photos become white paper;
+2. binarize with Otsu, but never call anything ink that is not clearly darker than the paper
+   (a blank page stays blank);
+3. deskew: the angle (within +-MAX_SKEW degrees) whose horizontal projection is sharpest;
+4. erase ruled or squared paper: long straight horizontal or vertical runs;
+5. measure the writing: the typical height of an ink component and the line pitch (from the
+   autocorrelation of row profiles); every other length is in a `unit` of about an x-height;
+6. find line cores: ink blurred much more along the line than across it and cut at half of
+   the local peak, so ascenders and descenders that reach into the next line do not merge
+   lines; pieces of one line (wide word gaps, a t-bar above it) are joined;
+7. give every ink component to the core it overlaps; a component spanning two cores (lines that
+   touch) is cut pixel by pixel at the seam between their centre lines; specks far from any
+   line and lines too small to be writing are dropped;
+8. order lines top to bottom, cut each out of the deskewed page with other lines' ink erased, and
+   split it into words at gaps wider than half a unit.
+
+Pages above WORK_PIXELS are segmented at a reduced size (boxes still come in input pixels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from htr.page import Box, Point
+
+MAX_SKEW = 5.0          # degrees searched each way when deskewing
+MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
+PAD = 4                 # pixels of paper kept around a line image
+WORK_PIXELS = 6_000_000  # larger pages are shrunk to this for segmentation (a 300 dpi A4 page is 8.7 M)
+
+
+@dataclass
+class LineRegion:
+    """One text line: where it is in the input image, and its straightened image to recognize."""
+    box: Box                        # tight box of the line's ink, input pixels
+    polygon: list[Point]            # the straightened line rectangle, in input pixels
+    baseline: list[Point]           # two points, in input pixels
+    image: np.ndarray               # uint8, the line cut from the deskewed page, other lines erased
+    words: list[tuple[int, int]]    # column ranges of words in `image`, from the gaps between them
+    ink: np.ndarray = field(repr=False)        # (N, 2) x, y of the line's ink pixels in `image`
+    to_input: np.ndarray = field(repr=False)   # 2x3 affine map from `image` to input pixels
+    size: tuple[int, int] = field(repr=False)  # input image width, height (boxes stay inside)
+
+    def box_of(self, x0: int, x1: int) -> Box:
+        """Input-pixel box of the line's ink in columns [x0, x1) of `image` (e.g. a word)."""
+        pts = self.ink[(self.ink[:, 0] >= x0) & (self.ink[:, 0] < x1)]
+        if len(pts) == 0:
+            pts = np.array([[x0, 0], [x1 - 1, self.image.shape[0] - 1]])
+        return _bbox(_apply(self.to_input, pts), self.size)
+
+
+@dataclass
+class Layout:
+    width: int
+    height: int
+    lines: list[LineRegion]
+    angle: float = 0.0          # skew that was corrected, degrees (counter-clockwise)
+    text_height: float = 0.0    # typical height of an ink component, pixels (0: no ink)
+    unit: float = 0.0           # the length unit of the segmentation (about an x-height), pixels
+
+
+# -- image cleaning -----------------------------------------------------------------------------
+
+def flatten(gray: np.ndarray) -> np.ndarray:
+    """Divide out the paper's brightness so that paper is ~255 everywhere, whatever the lighting.
+
+    The background is a grey closing (max then min) of a copy shrunk to ~300 px, which wipes out
+    pen strokes but follows shadows. A black image has no paper and comes out blank.
+    """
+    h, w = gray.shape
+    f = min(300 / max(h, w), 1.0)
+    small = cv2.resize(gray, (max(int(w * f), 1), max(int(h * f), 1)), interpolation=cv2.INTER_AREA)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    bg = cv2.medianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, k, borderType=cv2.BORDER_REPLICATE), 5)
+    bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    flat = np.where(bg > MIN_CONTRAST, gray.astype(np.float32) * 255.0 / np.maximum(bg, 1.0), 255.0)
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
+def ink_threshold(flat: np.ndarray) -> float:
+    """Grey level below which a flattened pixel is ink: Otsu's, capped so that faint noise stays paper."""
+    otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return min(float(otsu), 255.0 - MIN_CONTRAST)
+
+
+def estimate_skew(ink: np.ndarray) -> float:
+    """Degrees (counter-clockwise) of the text lines: the rotation giving the sharpest row profile."""
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 50:
+        return 0.0
+    if len(xs) > 40000:
+        pick = np.random.default_rng(0).choice(len(xs), 40000, replace=False)
+        xs, ys = xs[pick], ys[pick]
+    xs, ys = xs - xs.mean(), ys.astype(np.float64)
+
+    def score(deg: float) -> float:
+        t = np.deg2rad(deg)
+        rows = np.round(ys - xs * np.tan(t)).astype(np.int64)  # row of each pixel once rotated by -deg
+        return float(np.square(np.bincount(rows - rows.min())).sum())
+
+    coarse = np.arange(-MAX_SKEW, MAX_SKEW + 1e-9, 0.5)
+    best = coarse[int(np.argmax([score(a) for a in coarse]))]
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.1)
+    return float(fine[int(np.argmax([score(a) for a in fine]))])
+
+
+def remove_rules(ink: np.ndarray) -> np.ndarray:
+    """Erase ruled and squared paper: straight runs longer than a quarter of the page (at least 60 px).
+
+    Runs are found on a copy thickened across the run direction and with gaps of a few pixels
+    bridged, so rules a little off the axis (perspective) or broken by binarization still count.
+    Ink that crosses a rule in a run of its own (a pen stroke through the rule) is kept, so
+    letters sitting on the rules are not cut.
+    """
+    h, w = ink.shape
+    out = ink.copy()
+    for size, across, along, bridge, cross in ((w, (5, 1), (1, max(w // 4, 60)), (1, 9), (7, 1)),
+                                               (h, (1, 5), (max(h // 4, 60), 1), (9, 1), (1, 7))):
+        if size >= 60:
+            fat = cv2.morphologyEx(cv2.dilate(ink, np.ones(across, np.uint8)), cv2.MORPH_CLOSE, np.ones(bridge, np.uint8))
+            runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones(along, np.uint8))
+            crossing = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(cross, np.uint8))
+            out[(runs > 0) & (crossing == 0)] = 0
+    return out
+
+
+# -- lines --------------------------------------------------------------------------------------
+
+def segment(gray: np.ndarray) -> Layout:
+    """Lines (in reading order) and words of a grayscale page; an empty Layout if there is no text."""
+    h, w = gray.shape
+    shrink = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
+    if shrink < 1:
+        gray = cv2.resize(gray, (max(int(w * shrink), 1), max(int(h * shrink), 1)), interpolation=cv2.INTER_AREA)
+    flat = flatten(gray)
+    threshold = ink_threshold(flat)
+    ink = (flat < threshold).astype(np.uint8)
+    angle = estimate_skew(ink) if min(ink.shape) >= 64 else 0.0
+    rot = np.float64([[1, 0, 0], [0, 1, 0]])
+    if abs(angle) >= 0.1:
+        rot, size = _rotation(angle, ink.shape[1], ink.shape[0])
+        flat = cv2.warpAffine(flat, rot, size, flags=cv2.INTER_LINEAR, borderValue=255)
+        ink = (flat < threshold).astype(np.uint8)
+    ink = remove_rules(ink)
+    _, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    text_height = _text_height(stats[1:])
+    if not text_height:
+        return Layout(w, h, [], 0.0, 0.0)
+    pitch = estimate_pitch(ink, text_height)
+    # The unit of every other length: about an x-height. Components are letters in print but
+    # whole words in cursive, so where lines are close it is taken from their spacing instead.
+    unit = min(text_height, pitch / 2.5) if pitch else text_height
+    line_map, order = _lines(comps, stats, unit, pitch or 4 * unit)
+    regions = _regions(flat, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
+    return Layout(w, h, regions, angle if abs(angle) >= 0.1 else 0.0, text_height / shrink, unit / shrink)
+
+
+def _rotation(angle: float, w: int, h: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The affine map that turns the page by `angle` degrees on a canvas large enough to keep it all."""
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    size = (int(np.ceil(h * s + w * c)), int(np.ceil(h * c + w * s)))
+    m[0, 2] += size[0] / 2 - w / 2
+    m[1, 2] += size[1] / 2 - h / 2
+    return m, size
+
+
+def _text_height(stats: np.ndarray) -> float:
+    """Typical height of an ink component (a letter or a joined word); 0 when there is no ink."""
+    heights = stats[(stats[:, cv2.CC_STAT_AREA] >= 10) & (stats[:, cv2.CC_STAT_HEIGHT] >= 4), cv2.CC_STAT_HEIGHT]
+    return float(np.median(heights)) if len(heights) else 0.0
+
+
+def estimate_pitch(ink: np.ndarray, text_height: float) -> float:
+    """Distance between consecutive lines (0 if there are not several): the first clear peak of
+    the autocorrelation of row profiles, taken in vertical strips so that drifting lines still
+    line up within a strip."""
+    H, W = ink.shape
+    strip = max(W // 8, 32)
+    n = 1 << int(np.ceil(np.log2(2 * H)))
+    acc = np.zeros(H)
+    for x in range(0, W, strip):
+        p = ink[:, x:x + strip].sum(axis=1).astype(np.float64)
+        if p.any():
+            spectrum = np.fft.rfft(p - p.mean(), n)
+            acc += np.fft.irfft(spectrum * np.conj(spectrum), n)[:H]
+    if acc[0] <= 0:
+        return 0.0
+    ac = acc / acc[0]
+    lo = max(int(0.6 * text_height), 2)
+    for lag in range(lo, H // 2):
+        if ac[lag] > 0.1 and ac[lag] == ac[max(lag - lo // 2, 0):lag + lo // 2 + 1].max():
+            return float(lag)
+    return 0.0
+
+
+def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> tuple[np.ndarray, list[int]]:
+    """A map of line numbers (0: no line) over the ink, and the line numbers top to bottom.
+
+    Cores come from components of at least a third of the unit (dots and specks make no line);
+    every component then joins the core it overlaps most, is cut between the cores it overlaps
+    substantially (lines that touch), or, touching none, joins the core whose centre line is
+    nearest, if within 0.6 pitch; what is farther is noise.
+    """
+    H, W = comps.shape
+    n = len(stats)
+    big = np.zeros(n, bool)
+    big[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= unit / 3
+    f = min(6.0 / unit, 1.0)  # cores are found at ~6 px per unit
+    core_small, centre, extent = _cores(big[comps].astype(np.float32), f, pitch * f)
+    k = len(extent)
+    if not k:
+        return np.zeros((H, W), np.int32), []
+    col_of = np.minimum((np.arange(W) * f).astype(np.int64), core_small.shape[1] - 1)
+    core = cv2.resize(core_small, (W, H), interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(comps)
+    cc = comps[ys, xs]
+    overlap = np.bincount(cc * (k + 1) + core[ys, xs], minlength=n * (k + 1)).reshape(n, k + 1)[:, 1:]
+    line = np.zeros(n, np.int64)
+    spans: dict[int, np.ndarray] = {}
+    reach = 7  # shrunk columns a loose component may lie beyond the end of a core
+    for c in range(1, n):
+        x, y, w, h, area = stats[c]
+        o = overlap[c]
+        if o.max() == 0:
+            col = col_of[min(x + w // 2, W - 1)]
+            dist = np.abs(centre[:, col] - (y + h / 2))
+            dist[(col < extent[:, 0] - reach) | (col > extent[:, 1] + reach)] = np.inf
+            if dist.min() <= 0.6 * pitch:
+                line[c] = int(np.argmin(dist)) + 1
+            continue
+        line[c] = int(np.argmax(o)) + 1
+        touched = np.flatnonzero(o >= 0.15 * area)
+        if len(touched) > 1:
+            spans[c] = touched
+    line_map = line[comps].astype(np.int32)
+    for c, touched in spans.items():  # touching lines: cut the component at the seam between centres
+        idx = np.flatnonzero(cc == c)
+        d = np.abs(centre[touched][:, col_of[xs[idx]]] - ys[idx][None, :])
+        line_map[ys[idx], xs[idx]] = touched[np.argmin(d, axis=0)] + 1
+    present = [int(v) for v in np.unique(line_map) if v]
+    middle = [float(centre[v - 1, extent[v - 1, 0]:extent[v - 1, 1] + 1].mean()) for v in present]
+    return line_map, [v for _, v in sorted(zip(middle, present))]
+
+
+def _cores(ink: np.ndarray, f: float, pitch: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line cores of an ink mask shrunk by f: labels (shrunk, int32), centre rows, column extents.
+
+    The ink is blurred 1.5 units along the line and a quarter unit across it; a core is where
+    the blur reaches half of the strongest value within a unit above or below, so two lines
+    stay apart wherever the density dips between them. Pieces of one line are then joined
+    (`_join_cores`). Centre rows (full-size pixels, one per shrunk column, held constant beyond
+    a core's ends) say where each line runs.
+    """
+    H, W = ink.shape
+    small = cv2.resize(ink, (max(int(W * f), 1), max(int(H * f), 1)), interpolation=cv2.INTER_AREA)
+    density = cv2.GaussianBlur(small, (0, 0), sigmaX=9.0, sigmaY=1.5)
+    peak = cv2.dilate(density, np.ones((13, 1), np.uint8))
+    floor = 0.25 * float(np.percentile(density, 99.5))
+    mask = ((density >= 0.5 * peak) & (density > floor)).astype(np.uint8)
+    k, labels = cv2.connectedComponents(mask, connectivity=8)
+    labels = _join_cores(labels, pitch, *_core_shape(labels, k, density))
+    centre, extent, _ = _core_shape(labels, int(labels.max()) + 1, density)
+    return labels.astype(np.int32), (centre + 0.5) / f, extent
+
+
+def _core_shape(labels: np.ndarray, k: int, density: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per core: centre row in every column (held constant beyond its ends), column extent, mass."""
+    centre = np.zeros((k - 1, labels.shape[1]))
+    extent = np.zeros((k - 1, 2), np.int64)
+    mass = np.zeros(k - 1)
+    cols = np.arange(labels.shape[1])
+    rows = np.arange(labels.shape[0])[:, None]
+    for i in range(1, k):
+        weight = np.where(labels == i, density, 0.0)
+        col_mass = weight.sum(axis=0)
+        has = np.flatnonzero(col_mass > 0)
+        centre[i - 1] = np.interp(cols, has, (weight * rows).sum(axis=0)[has] / col_mass[has])
+        extent[i - 1] = has[0], has[-1]
+        mass[i - 1] = col_mass.sum()
+    return centre, extent, mass
+
+
+def _join_cores(labels: np.ndarray, pitch: float, centre: np.ndarray, extent: np.ndarray,
+                mass: np.ndarray) -> np.ndarray:
+    """Join cores that are pieces of one line; returns the labels renumbered 1..n.
+
+    A core is joined to
+    - a core at least three times heavier over the same columns, less than 0.6 pitch away
+      (a t-bar, capitals or quotes standing out above a line);
+    - the core to its left whose end is nearest in height, if less than 0.35 pitch off and
+      less than 3 pitches away (a wide gap between words, or a word written higher).
+    """
+    k = len(mass)
+    width = extent[:, 1] - extent[:, 0] + 1
+    lo = np.maximum(extent[:, None, 0], extent[None, :, 0])
+    hi = np.minimum(extent[:, None, 1], extent[None, :, 1])
+    shared = np.maximum(hi - lo + 1, 0)  # columns two cores have in common
+    parent = list(range(k))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+    for j in np.argsort(mass):  # lightest first, so that a chain ends in the heaviest core
+        host = [i for i in range(k) if i != j and shared[i, j] >= 0.5 * width[j] and mass[j] * 3 <= mass[i]]
+        dist = [np.abs(centre[i, lo[i, j]:hi[i, j] + 1] - centre[j, lo[i, j]:hi[i, j] + 1]).mean() for i in host]
+        if host and min(dist) < 0.6 * pitch:
+            parent[root(j)] = root(host[int(np.argmin(dist))])
+    for j in np.argsort(extent[:, 0]):
+        left = [i for i in range(k) if root(i) != root(j) and extent[i, 1] < extent[j, 0] + 0.3 * width[j]
+                and extent[i, 0] < extent[j, 0] and extent[j, 0] - extent[i, 1] < 3 * pitch]
+        if left:
+            start = centre[j, extent[j, 0]:extent[j, 0] + 12].mean()  # ~2 units at the facing ends
+            off = [abs(centre[i, max(extent[i, 1] - 11, extent[i, 0]):extent[i, 1] + 1].mean() - start) for i in left]
+            if min(off) < 0.35 * pitch:
+                parent[root(j)] = root(left[int(np.argmin(off))])
+    roots = np.array([root(i) for i in range(k)])
+    _, renumber = np.unique(roots, return_inverse=True)
+    return np.concatenate([[0], renumber + 1])[labels]
+
+
+def _regions(flat: np.ndarray, line_map: np.ndarray, order: list[int], unit: float,
+             to_input: np.ndarray, size: tuple[int, int]) -> list[LineRegion]:
+    """Cut each line out of the straightened page and say where it lies in the input image."""
+    ys, xs = np.nonzero(line_map)
+    labels = line_map[ys, xs]
+    sort = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[sort], np.arange(line_map.max() + 2))
+    regions = []
+    for n in order:
+        idx = sort[bounds[n]:bounds[n + 1]]
+        lx, ly = xs[idx], ys[idx]
+        if len(idx) < unit * unit / 8 or np.ptp(ly) + 1 < unit / 2:  # specks, or a stroke too flat for text
+            continue
+        x0, y0 = max(int(lx.min()) - PAD, 0), max(int(ly.min()) - PAD, 0)
+        x1, y1 = min(int(lx.max()) + 1 + PAD, flat.shape[1]), min(int(ly.max()) + 1 + PAD, flat.shape[0])
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        mask[ly - y0, lx - x0] = 1
+        keep = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # anti-aliased edges of the strokes too
+        image = np.where(keep > 0, flat[y0:y1, x0:x1], 255).astype(np.uint8)
+        m = to_input @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
+        ink = np.stack([lx - x0, ly - y0], axis=1)
+        iy0, iy1 = int(ly.min()) - y0, int(ly.max()) - y0 + 1
+        ix0, ix1 = int(lx.min()) - x0, int(lx.max()) - x0 + 1
+        base = _baseline_row(mask)
+        polygon = _apply(m, np.array([[ix0, iy0], [ix1, iy0], [ix1, iy1], [ix0, iy1]]))
+        baseline = _apply(m, np.array([[ix0, base], [ix1, base]]))
+        regions.append(LineRegion(_bbox(_apply(m, ink), size), [tuple(p) for p in polygon.round().astype(int).tolist()],
+                                  [tuple(p) for p in baseline.round().astype(int).tolist()],
+                                  image, split_words(mask, unit), ink, m, size))
+    return regions
+
+
+def _baseline_row(mask: np.ndarray) -> int:
+    """The row where the line's core (the densest band of rows) ends: where letters sit."""
+    profile = mask.sum(axis=1).astype(np.float64)
+    top = int(np.argmax(profile))
+    below = np.flatnonzero(profile[top:] < 0.3 * profile[top])
+    return top + int(below[0]) if len(below) else mask.shape[0] - 1
+
+
+def split_words(mask: np.ndarray, unit: float, gap: float = 0.5) -> list[tuple[int, int]]:
+    """Column ranges [x0, x1) of the words of a line mask: ink separated by more than gap * unit."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if not len(cols):
+        return []
+    breaks = np.flatnonzero(np.diff(cols) > gap * unit)
+    starts = np.concatenate([[cols[0]], cols[breaks + 1]])
+    ends = np.concatenate([cols[breaks], [cols[-1]]]) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends)]
+
+
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts.astype(np.float64) @ m[:, :2].T + m[:, 2]
+
+
+def _bbox(pts: np.ndarray, size: tuple[int, int]) -> Box:
+    """The box (x1, y1 exclusive) around pixel positions, kept inside an image of `size` (w, h)."""
+    lo, hi = np.floor(pts.min(axis=0)), np.floor(pts.max(axis=0)) + 1
+    return (max(int(lo[0]), 0), max(int(lo[1]), 0), min(max(int(hi[0]), 1), size[0]), min(max(int(hi[1]), 1), size[1]))
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+def iou(a: Box, b: Box) -> float:
+    ix = max(min(a[2], b[2]) - max(a[0], b[0]), 0)
+    iy = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match(found: list[Box], truth: list[Box], threshold: float = 0.5) -> list[tuple[int, int]]:
+    """One-to-one pairs (found index, truth index) with IoU >= threshold, best pairs first."""
+    pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(found) for j, b in enumerate(truth)), reverse=True)
+    used_f, used_t, out = set(), set(), []
+    for v, i, j in pairs:
+        if v < threshold:
+            break
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+            out.append((i, j))
+    return out

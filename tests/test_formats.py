@@ -1,0 +1,123 @@
+"""Output formats: PAGE XML and ALTO validate against the shipped schemas (offline), hOCR is
+well-formed XHTML with the standard classes, PAGE XML reads back, overlays draw."""
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from htr import formats
+from htr.datasets.iam_ondb import IamOnDB
+from htr.page import Line, Page, Word
+from htr.pagegen import compose
+
+
+@pytest.fixture(scope="module")
+def real_page(mini_iam_ondb):
+    """A page drawn from a real IAM-OnDB form; its lines get word boxes split from the line boxes,
+    and one line carries characters that must be escaped."""
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    image, page = compose([ds.strokes(i) for i in range(len(ds))], list(ds.labels), np.random.default_rng(0))
+    for line in page.lines:
+        x0, y0, x1, y1 = line.box
+        texts = line.text.split()
+        edges = np.linspace(x0, x1, len(texts) + 1).astype(int)
+        line.words = [Word(t, (int(a), y0, int(b), y1), 0.9) for t, a, b in zip(texts, edges, edges[1:])]
+        line.confidence = 0.87
+    page.lines[0].text += ' <&> "quoted"'
+    page.lines[0].words.append(Word('<&>"', page.lines[0].words[-1].box, 0.5))
+    page.lines[1].baseline = [(page.lines[1].box[0], page.lines[1].box[3] - 5), (page.lines[1].box[2], page.lines[1].box[3] - 5)]
+    return image, page
+
+
+@pytest.fixture(scope="module")
+def schemas():
+    return {name: formats.schema(name) for name in ("page-xml", "alto")}
+
+
+def test_schemas_load_offline_and_complete(schemas):
+    """Both schemas resolve every import from htr/schemas (xlink for ALTO) without the network."""
+    assert schemas["page-xml"].target_namespace == formats.PAGE_NS
+    assert schemas["alto"].target_namespace == formats.ALTO_NS
+    assert "{http://www.w3.org/1999/xlink}href" in schemas["alto"].maps.attributes
+
+
+@pytest.mark.parametrize("fmt", ["page-xml", "alto"])
+def test_xml_formats_validate(real_page, schemas, fmt):
+    _, page = real_page
+    doc = formats.write(page, fmt, "page.png")
+    schemas[fmt].validate(doc)  # raises with the reason if invalid
+    empty = formats.write(Page(100, 50, []), fmt, "blank.png")
+    schemas[fmt].validate(empty)
+
+
+def test_xml_validation_catches_a_broken_document(real_page, schemas):
+    """The validation is real: a document with a bad coordinate is refused."""
+    _, page = real_page
+    doc = formats.write(page, "page-xml", "page.png").replace('<Coords points="', '<Coords points="x', 1)
+    assert not schemas["page-xml"].is_valid(doc)
+    alto = formats.write(page, "alto", "page.png").replace('HPOS="', 'HPOS="left', 1)
+    assert not schemas["alto"].is_valid(alto)
+
+
+def test_page_xml_reads_back(real_page, tmp_path):
+    _, page = real_page
+    path = tmp_path / "p.xml"
+    path.write_text(formats.write(page, "page-xml", "p.png"), encoding="utf-8")
+    back, name = formats.read_page_xml(path)
+    assert name == "p.png" and (back.width, back.height) == (page.width, page.height)
+    assert [ln.text for ln in back.lines] == [ln.text for ln in page.lines]
+    assert [ln.box for ln in back.lines] == [ln.box for ln in page.lines]
+    assert [w.text for w in back.lines[0].words] == [w.text for w in page.lines[0].words]
+    assert back.lines[1].baseline == page.lines[1].baseline
+    assert back.lines[0].confidence == pytest.approx(0.87)
+
+
+def test_read_page_xml_names_a_broken_file(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<PcGts><Page")
+    with pytest.raises(ValueError, match="bad.xml"):
+        formats.read_page_xml(bad)
+
+
+def test_hocr_is_xhtml_with_classes_and_boxes(real_page):
+    _, page = real_page
+    root = ET.fromstring(formats.write(page, "hocr", "page.png"))
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    assert root.tag == "{http://www.w3.org/1999/xhtml}html"
+    by_class = lambda c: root.findall(f".//*[@class='{c}']")  # noqa: E731
+    assert len(by_class("ocr_page")) == 1 and len(by_class("ocr_carea")) == 1
+    lines, words = by_class("ocr_line"), by_class("ocrx_word")
+    assert len(lines) == len(page.lines)
+    assert len(words) == sum(len(ln.words) for ln in page.lines)
+    bbox = re.compile(r"^bbox (\d+) (\d+) (\d+) (\d+); x_wconf \d+$")
+    for el, line in zip(lines, page.lines):
+        m = bbox.match(el.get("title"))
+        assert m and tuple(int(v) for v in m.groups()) == line.box
+    assert words[len(page.lines[0].words) - 1].text == '<&>"'
+    assert "bbox 0 0 %d %d" % (page.width, page.height) in by_class("ocr_page")[0].get("title")
+    assert root.find("h:head/h:meta[@name='ocr-capabilities']", ns) is not None
+
+
+def test_text_and_json(real_page):
+    _, page = real_page
+    assert formats.write(page, "text") == page.text + "\n"
+    d = json.loads(formats.write(page, "json", "x.png"))
+    assert d["image"] == "x.png" and d["text"] == page.text
+    assert d["lines"][0]["words"][0]["box"] == list(page.lines[0].words[0].box)
+    with pytest.raises(ValueError, match="unknown format"):
+        formats.write(page, "docx")
+
+
+def test_overlay_draws_boxes(real_page):
+    image, page = real_page
+    drawn = formats.overlay(image, page)
+    assert drawn.shape == (*image.shape, 3)
+    x0, y0, x1, y1 = page.lines[2].box
+    edge = drawn[y0 + 3:y1 - 3, x0].astype(int)  # the left edge of a line (and word) box is drawn in colour
+    assert (np.ptp(edge, axis=1) > 30).mean() > 0.9
+    blank = formats.overlay(image, Page(image.shape[1], image.shape[0], []))
+    assert np.array_equal(blank[:, :, 0], image)

@@ -1,0 +1,171 @@
+"""Whole pages end to end: `htr data pages` from real IAM-OnDB forms, the iam-ondb-pages dataset,
+`htr eval --task pages`, `htr.read` on pages, lines and words, `htr read --format/--overlay`,
+and bad input (tiny, huge, blank, black, not an image)."""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import htr
+from htr import formats, ink
+from htr.cli import main
+from htr.datasets import open_dataset
+from htr.datasets.iam_ondb import IamOnDB
+from htr.imageio import MAX_PIXELS, ImageError
+from htr.metrics import cer
+from htr.pagegen import Degrade, compose
+
+MODEL = Path(htr.__file__).parent / "models" / "default"
+needs_model = pytest.mark.skipif(not (MODEL / "model.onnx").is_file(),
+                                 reason=f"no shipped model in {MODEL} (the model issue places it there)")
+
+
+@pytest.fixture(scope="module")
+def pages(mini_iam_ondb, tmp_path_factory):
+    """`htr data pages` on the two training forms of the mini split: clean and degraded."""
+    out = tmp_path_factory.mktemp("pages")
+    for name, degrade in (("clean", ""), ("degraded", "rotation=3,lighting,jpeg=50")):
+        args = ["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
+                "-o", str(out / name)] + (["--degrade", degrade] if degrade else [])
+        assert main(args) == 0
+    return out
+
+
+def test_data_pages_writes_pages_with_truth(pages, mini_iam_ondb):
+    lines = IamOnDB(mini_iam_ondb, "mini")
+    schema = formats.schema("page-xml")
+    for name, suffix in (("clean", ".png"), ("degraded", ".jpg")):
+        ids = (pages / name / "mini.txt").read_text().split()
+        assert ids == sorted({i.rsplit("-", 1)[0] for i in lines.ids})
+        ds = open_dataset("iam-ondb-pages", root=str(pages / name), split="mini")
+        assert ds.ids == ids and not ds.skipped
+        for i, page_id in enumerate(ids):
+            schema.validate(str(pages / name / "pages" / f"{page_id}.xml"))
+            assert (pages / name / "pages" / f"{page_id}{suffix}").is_file()
+            want = [lines.labels[k] for k, item in enumerate(lines.ids) if item.startswith(page_id)]
+            assert ds.sample(i, None).text == "\n".join(want) == ds.truth(i).text
+            # The true boxes hold the ink: outside them the page is paper.
+            image, truth = ds[i].image, ds.truth(i)
+            outside = np.ones(image.shape, bool)
+            for ln in truth.lines:
+                x0, y0, x1, y1 = ln.box
+                outside[y0:y1, x0:x1] = False
+            dark = image < np.percentile(image, 60) - 80
+            assert dark[outside].sum() <= 0.003 * dark.sum()
+
+
+def test_data_pages_refuses_bad_requests(mini_iam_ondb, tmp_path, capsys):
+    assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
+                 "-o", str(tmp_path), "--degrade", "rotation,blur"]) == 2
+    assert "unknown degradation 'blur'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="jpeg"):
+        Degrade.parse("jpeg=high")
+    assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(tmp_path),
+                 "--split", "nope", "--detection-only"]) == 2
+    assert "nope.txt not found" in capsys.readouterr().err
+
+
+def test_eval_pages_detection(pages, capsys):
+    for name in ("clean", "degraded"):
+        assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(pages / name),
+                     "--split", "mini", "--detection-only", "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["pages"] == 2 and result["lines"] >= 10
+        assert result["f1"] >= 0.9 and "cer" not in result
+
+
+@needs_model
+def test_eval_pages_reads(pages, capsys):
+    assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(pages / "clean"),
+                 "--split", "mini", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["f1"] >= 0.9 and 0 <= result["cer"] < 0.4 and result["wer"] < 0.8
+
+
+@needs_model
+def test_read_a_page(mini_iam_ondb):
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    image, truth = compose([ds.strokes(i) for i in range(len(ds))], list(ds.labels), np.random.default_rng(7),
+                           degrade=Degrade(rotation=2, lighting=0.4))
+    page = htr.read(image)
+    assert (page.width, page.height) == (image.shape[1], image.shape[0])
+    assert len(page.lines) == len(truth.lines)
+    assert cer([truth.text], [page.text]) < 0.35
+    for line in page.lines:
+        assert line.polygon and len(line.baseline) == 2 and 0 < line.confidence <= 1
+        assert line.words and " ".join(w.text for w in line.words) == line.text
+        x0, y0, x1, y1 = line.box
+        for w in line.words:
+            assert x0 - 2 <= w.box[0] < w.box[2] <= x1 + 2 and y0 - 2 <= w.box[1] < w.box[3] <= y1 + 2
+    assert htr.read(image, layout="page").text == page.text
+
+
+@needs_model
+def test_read_a_line_and_a_word(mini_iam_ondb):
+    """A cropped line or word is read as one line ("auto" sees it fills the image)."""
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    sample = ds[0]
+    page = htr.read(sample.image)
+    assert len(page.lines) == 1 and cer([sample.text], [page.text]) < 0.35
+    assert page.text == htr.read(sample.image, layout="line").text
+    word = ink.render(ds.strokes(0)[:2], ink.InkStyle(height=48))
+    assert len(htr.read(word).lines) <= 1
+    with pytest.raises(ValueError, match="layout"):
+        htr.read(sample.image, layout="column")
+
+
+@needs_model
+def test_cli_formats_and_overlay(mini_iam_ondb, tmp_path, capsys):
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    image, truth = compose([ds.strokes(i) for i in range(len(ds))], list(ds.labels), np.random.default_rng(2))
+    path = tmp_path / "page.jpg"
+    cv2.imwrite(str(path), image)
+    assert main(["read", str(path), "--format", "alto", "--overlay", str(tmp_path / "o.png")]) == 0
+    doc = capsys.readouterr().out
+    formats.schema("alto").validate(doc)
+    assert doc.count("<TextLine ") == len(truth.lines)
+    drawn = cv2.imread(str(tmp_path / "o.png"))
+    assert drawn.shape[:2] == image.shape
+    assert main(["read", str(path), str(path), "--format", "hocr", "--output-dir", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "page.hocr").read_text().count('class="ocr_line"') == len(truth.lines)
+    assert main(["read", str(path), str(path), "--format", "page-xml"]) == 2
+    assert "--output-dir" in capsys.readouterr().err
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares width x height pixels but holds almost none (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@needs_model
+def test_bad_input(tmp_path, capsys):
+    big = tmp_path / "big.png"
+    big.write_bytes(_png_header(8000, 8000))
+    with pytest.raises(ImageError, match=f"big.png: image is 8000x8000 = 64000000 pixels, more than the limit of {MAX_PIXELS}"):
+        htr.read(big)
+    huge = tmp_path / "huge.png"  # so large that Pillow itself refuses it, from the header, naming its limit
+    huge.write_bytes(_png_header(20000, 20000))
+    with pytest.raises(ImageError, match=r"huge.png: refused as a decompression bomb .*400000000 pixels.* limit of \d+ pixels"):
+        htr.read(huge)
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    with pytest.raises(ImageError, match="notes.png: not a readable image"):
+        htr.read(text)
+    for image in (np.full((1, 1), 255, np.uint8), np.zeros((1, 1), np.uint8),
+                  np.full((1100, 850), 250, np.uint8), np.zeros((1100, 850), np.uint8)):
+        page = htr.read(image)
+        assert page.lines == [] and page.text == "" and (page.height, page.width) == image.shape
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((600, 400), 255, np.uint8))
+    assert main(["read", str(tmp_path / "blank.png"), str(huge), str(text), "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert "huge.png" in captured.err and "notes.png" in captured.err
+    assert json.loads(captured.out)[0]["lines"] == []

@@ -1,0 +1,164 @@
+"""Line and word finding on pages drawn from real IAM-OnDB forms: clean, rotated, shaded, ruled,
+with lines that touch, and the edge cases (blank, black, specks, one word, tiny images)."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from htr import ink
+from htr.datasets.iam_ondb import IamOnDB
+from htr.pagegen import Degrade, compose
+from htr.segment import estimate_skew, iou, match, segment, split_words
+
+
+@pytest.fixture(scope="module")
+def forms(mini_iam_ondb):
+    """The real forms of the mini splits: (strokes of each line, texts)."""
+    out = []
+    for split in ("mini", "minival"):
+        ds = IamOnDB(mini_iam_ondb, split)
+        by_form: dict[str, list[int]] = {}
+        for i, item in enumerate(ds.ids):
+            by_form.setdefault(item.rsplit("-", 1)[0], []).append(i)
+        out += [([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx]) for idx in by_form.values()]
+    return out
+
+
+def _check(image, truth, min_matched=1.0):
+    """Every true line found once, in reading order; returns the layout."""
+    layout = segment(image)
+    pairs = match([r.box for r in layout.lines], [ln.box for ln in truth.lines])
+    assert len(pairs) >= min_matched * len(truth.lines)
+    assert len(layout.lines) <= len(truth.lines) + (1 - min_matched) * len(truth.lines)
+    pairs.sort()
+    assert [j for _, j in pairs] == sorted(j for _, j in pairs)  # found top to bottom = true order
+    return layout
+
+
+def test_clean_pages(forms):
+    for k, (lines, texts) in enumerate(forms):
+        image, truth = compose(lines, texts, np.random.default_rng(k))
+        layout = _check(image, truth)
+        assert abs(layout.angle) < 5 and layout.text_height > 5
+        for region in layout.lines:
+            assert region.image.dtype == np.uint8 and region.image.min() < 100  # ink is there
+            x0, y0, x1, y1 = region.box
+            assert 0 <= x0 < x1 <= image.shape[1] and 0 <= y0 < y1 <= image.shape[0]
+
+
+def test_degraded_pages(forms):
+    """Rotation, lighting gradient and JPEG (the benchmark's degradations), then all of them."""
+    for spec in ("rotation=3,lighting=0.6,jpeg=50", "rotation,perspective,lighting,texture,ruled,jpeg"):
+        degrade = Degrade.parse(spec)
+        for k, (lines, texts) in enumerate(forms):
+            image, truth = compose(lines, texts, np.random.default_rng(100 + k), degrade=degrade)
+            if degrade.jpeg:
+                image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, degrade.jpeg])[1], 0)
+            _check(image, truth, min_matched=0.8)
+
+
+@pytest.mark.parametrize("angle", [-4.0, -1.5, 2.5])
+def test_skew_is_measured(forms, angle):
+    lines, texts = forms[0]
+    image, _ = compose(lines, texts, np.random.default_rng(0))
+    h, w = image.shape
+    own = estimate_skew((image < 128).astype(np.uint8))  # the writer's own slope on the whiteboard
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    turned = cv2.warpAffine(image, m, (w, h), borderValue=255)
+    found = estimate_skew((turned < 128).astype(np.uint8))
+    assert found == pytest.approx(own - angle, abs=0.3)  # the angle that turns the page straight
+
+
+def test_ruled_paper_is_erased(forms):
+    """Dark rules under every line: no line may swallow a rule (a box as wide as the page)."""
+    lines, texts = forms[1]
+    image, truth = compose(lines, texts, np.random.default_rng(3), degrade=Degrade(ruled=0.8))
+    layout = _check(image, truth)
+    assert all(r.box[2] - r.box[0] < 0.97 * image.shape[1] for r in layout.lines)
+
+
+def test_touching_lines_are_cut_between(forms):
+    """Two real lines pushed together until descenders of the first cross into the second:
+    still two lines, each box close to its own ink."""
+    lines, texts = forms[0]
+    a, b = lines[0], lines[1]
+    ay0, ay1 = ink.ink_bbox(a)[1::2]
+    by0, by1 = ink.ink_bbox(b)[1::2]
+    shift = by0 - (ay1 - 0.25 * (by1 - by0))  # b's top a quarter of its height into a's bottom
+    b = [s - np.array([0, shift, 0], np.float32) for s in b]
+    image, truth = compose([a, b], texts[:2], np.random.default_rng(1))
+    assert iou(truth.lines[0].box, truth.lines[1].box) > 0  # they do overlap
+    layout = _check(image, truth)
+    assert len(layout.lines) == 2
+    for region, line in zip(layout.lines, truth.lines):
+        assert iou(region.box, line.box) > 0.7
+
+
+def test_lines_out_of_order_are_stacked(forms):
+    """A form whose lines do not stand one under the other is drawn as a stack, in text order."""
+    lines, texts = forms[0]
+    order = [2, 0, 1] + list(range(3, len(lines)))
+    image, truth = compose([lines[i] for i in order], [texts[i] for i in order], np.random.default_rng(4))
+    tops = [ln.box[1] for ln in truth.lines]
+    assert tops == sorted(tops) and [ln.text for ln in truth.lines] == [texts[i] for i in order]
+    _check(image, truth)
+
+
+def test_words_from_gaps(forms):
+    """The gaps split most real lines into exactly as many words as their transcription has."""
+    hits = total = 0
+    for k, (lines, texts) in enumerate(forms):
+        image, truth = compose(lines, texts, np.random.default_rng(k))
+        layout = segment(image)
+        for region, (i, j) in zip(layout.lines, sorted(match([r.box for r in layout.lines], [ln.box for ln in truth.lines]))):
+            words = layout.lines[i].words
+            assert all(0 <= a < b <= layout.lines[i].image.shape[1] for a, b in words)
+            hits += len(words) == len(truth.lines[j].text.split())
+            total += 1
+    assert hits >= 0.5 * total
+    assert split_words(np.zeros((10, 10), np.uint8), 5.0) == []
+
+
+def test_word_boxes_map_into_the_page(forms):
+    lines, texts = forms[1]
+    image, _ = compose(lines, texts, np.random.default_rng(5), degrade=Degrade(rotation=3))
+    for region in segment(image).lines:
+        for a, b in region.words:
+            x0, y0, x1, y1 = region.box_of(a, b)
+            assert region.box[0] - 2 <= x0 < x1 <= region.box[2] + 2
+            assert region.box[1] - 2 <= y0 < y1 <= region.box[3] + 2
+
+
+def test_one_word_on_a_big_page(forms):
+    lines, _ = forms[0]
+    word = ink.render(lines[0][:3], ink.InkStyle(height=60))
+    page = np.full((1200, 900), 235, np.uint8)
+    page[500:500 + word.shape[0], 300:300 + word.shape[1]] = word
+    layout = segment(page)
+    assert len(layout.lines) == 1
+    x0, y0, x1, y1 = layout.lines[0].box
+    assert 295 <= x0 and x1 <= 305 + word.shape[1] and 495 <= y0 and y1 <= 505 + word.shape[0]
+
+
+def test_nothing_to_find():
+    """Blank, black, noisy, tiny and flat images give no lines and no error."""
+    rng = np.random.default_rng(0)
+    specks = np.full((800, 600), 240, np.uint8)
+    for y, x in rng.integers(0, 598, (40, 2)):
+        specks[y:y + 2, x:x + 2] = 30
+    shaded = np.tile(np.linspace(120, 250, 600).astype(np.uint8), (800, 1))
+    noisy = np.clip(rng.normal(230, 6, (800, 600)), 0, 255).astype(np.uint8)
+    for image in (np.full((800, 600), 255, np.uint8), np.zeros((800, 600), np.uint8), specks, shaded, noisy,
+                  np.zeros((1, 1), np.uint8), np.full((3, 500), 128, np.uint8)):
+        layout = segment(image)
+        assert layout.lines == [], image.shape
+        assert (layout.width, layout.height) == (image.shape[1], image.shape[0])
+
+
+def test_match_is_one_to_one():
+    found = [(0, 0, 10, 10), (0, 0, 10, 11), (50, 50, 60, 60)]
+    truth = [(0, 0, 10, 10), (100, 100, 110, 110)]
+    assert match(found, truth) == [(0, 0)]
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
+    assert iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0
