@@ -69,6 +69,8 @@ def atomic_write(path: Path, write) -> None:
 
 
 def model_config(preset: str, charset: Charset) -> dict:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(sorted(PRESETS))}")
     arch = dict(PRESETS[preset])
     pre = Preprocess(height=arch["height"], max_width=arch["max_width"])
     return {"format": "htr-crnn/1", "preset": preset, "arch": arch, "charset": charset.chars,

@@ -16,13 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"htr.cli.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"htr.cli.{name}":
-                raise
-            continue  # a subcommand whose module is not written yet
-        module.register(sub)
+        importlib.import_module(f"htr.cli.{name}").register(sub)
     return parser
 
 

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 
-from htr.model import PRESETS
-
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model", description=(
         "Train a CRNN+CTC recognizer. Datasets are specs NAME:key=value,... e.g. "
         "iam-ondb:root=../shared/data/iam-ondb,split=trainset  (add weight=W to repeat one W times per epoch)."))
-    p.add_argument("--preset", default="base", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="base", help="simplehtr, base or tiny (htr/model.py)")
     p.add_argument("--data", nargs="+", required=True, help="training dataset specs")
     p.add_argument("--val", required=True, help="validation dataset spec")
     p.add_argument("--out", required=True, help="model directory to write")
