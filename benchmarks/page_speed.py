@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from htr.api import read_image
+from htr.api import DEFAULT_DECODER, read_image
 from htr.datasets.iam_ondb import IamOnDB
 from htr.pagegen import compose
 from htr.recognizer import Recognizer
@@ -42,10 +42,11 @@ def main() -> None:
     p.add_argument("--pages", type=int, default=5)
     p.add_argument("--lines", type=int, default=10, help="pick forms with about this many lines")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--decoder", default=DEFAULT_DECODER, help=f"default: {DEFAULT_DECODER}, as htr read")
     args = p.parse_args()
     recognizer = Recognizer.load(args.model)
     todo = pages(args.root, args.pages, args.lines)
-    read_image(todo[0][0], recognizer)  # warm-up: ONNX Runtime plans its kernels on the first call
+    read_image(todo[0][0], recognizer, args.decoder)  # warm-up: ONNX Runtime plans its kernels on the first call
     total, seg, cpu = [], [], []
     for image, _ in todo:
         for _ in range(args.repeats):
@@ -53,12 +54,12 @@ def main() -> None:
             segment(image)
             seg.append(time.perf_counter() - t0)
             c0, t0 = os.times(), time.perf_counter()
-            read_image(image, recognizer, layout="page")
+            read_image(image, recognizer, args.decoder, layout="page")
             total.append(time.perf_counter() - t0)
             c1 = os.times()
             cpu.append(c1.user + c1.system - c0.user - c0.system)  # all threads of this process
     print(json.dumps({
-        "pages": len(todo), "repeats": args.repeats, "lines_per_page": round(float(np.mean([n for _, n in todo])), 1),
+        "pages": len(todo), "repeats": args.repeats, "decoder": args.decoder, "lines_per_page": round(float(np.mean([n for _, n in todo])), 1),
         "page_size": [int(np.mean([im.shape[1] for im, _ in todo])), int(np.mean([im.shape[0] for im, _ in todo]))],
         "seconds_per_page_median": round(float(np.median(total)), 3), "seconds_per_page_max": round(max(total), 3),
         "segmentation_seconds_median": round(float(np.median(seg)), 3),

@@ -18,6 +18,7 @@ import heapq
 import importlib
 import inspect
 import math
+import re
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Callable, Protocol
@@ -252,8 +253,9 @@ def _best_final(beams: dict[Node, list[float]], language: Language | None) -> st
         score = math.log(pb + pnb) + node.score + end
         if score > best_score:
             best, best_score = node, score
-    if best is None:   # every text ends inside a word no entry completes: keep the likeliest
-        best = max(beams, key=lambda n: sum(beams[n]) * n.weight)
+    if best is None:   # every text ends inside a word no entry completes: keep the likeliest,
+        best = max(beams, key=lambda n: sum(beams[n]) * n.weight)   # without that open word
+        return re.sub(r"[^\W\d_]+$", "", best.text).strip(" ")
     return best.text.strip(" ")
 
 

@@ -26,7 +26,8 @@ _XLINK_URL = "http://www.loc.gov/standards/xlink/xlink.xsd"
 
 def write(page: Page, fmt: str, image_name: str = "") -> str:
     """The page as a document of format `fmt` (one of FORMATS)."""
-    writers = {"text": lambda p, n: p.text + "\n", "json": lambda p, n: json.dumps({"image": n, **p.to_dict()}, indent=1),
+    writers = {"text": lambda p, n: p.text + "\n",
+               "json": lambda p, n: json.dumps({"image": n, **p.to_dict()}, indent=1),
                "page-xml": page_xml, "alto": alto, "hocr": hocr}
     if fmt not in writers:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
@@ -61,7 +62,8 @@ def page_xml(page: Page, image_name: str = "") -> str:
            f'<PcGts xmlns="{PAGE_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
            f'xsi:schemaLocation="{PAGE_NS} {PAGE_NS}/pagecontent.xsd">',
            f"<Metadata><Creator>htr</Creator><Created>{now}</Created><LastChange>{now}</LastChange></Metadata>",
-           f'<Page imageFilename={quoteattr(image_name or "image")} imageWidth="{page.width}" imageHeight="{page.height}">']
+           f'<Page imageFilename={quoteattr(image_name or "image")} '
+           f'imageWidth="{page.width}" imageHeight="{page.height}">']
     if page.lines:
         out.append(f'<TextRegion id="r1"><Coords points="{_points(_corners(_union([ln.box for ln in page.lines])))}"/>')
         for i, line in enumerate(page.lines, 1):
@@ -180,6 +182,7 @@ def _title_box(box: Box) -> str:
 
 def hocr(page: Page, image_name: str = "") -> str:
     from htr import __version__
+    page_title = f"image {json.dumps(image_name)}; {_title_box((0, 0, page.width, page.height))}; ppageno 0"
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
            '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">',
@@ -189,10 +192,11 @@ def hocr(page: Page, image_name: str = "") -> str:
            f'<meta name="ocr-system" content="htr {__version__}"/>',
            '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>',
            "</head>", "<body>",
-           f'<div class="ocr_page" id="page_1" title={quoteattr(f"image {json.dumps(image_name)}; {_title_box((0, 0, page.width, page.height))}; ppageno 0")}>']
+           f'<div class="ocr_page" id="page_1" title={quoteattr(page_title)}>']
     if page.lines:
         block = _title_box(_union([ln.box for ln in page.lines]))
-        out.append(f'<div class="ocr_carea" id="block_1" title="{block}"><p class="ocr_par" id="par_1" title="{block}">')
+        out.append(f'<div class="ocr_carea" id="block_1" title="{block}">'
+                   f'<p class="ocr_par" id="par_1" title="{block}">')
         for i, line in enumerate(page.lines, 1):
             out.append(f'<span class="ocr_line" id="line_{i}" title="{_title_box(line.box)}; '
                        f'x_wconf {round(line.confidence * 100)}">')
@@ -225,21 +229,22 @@ def schema(name: str):
 # -- overlay ------------------------------------------------------------------------------------
 
 def overlay(image: np.ndarray, page: Page) -> np.ndarray:
-    """An RGB picture of the page with line boxes (blue), word boxes (green) and the read text (red)."""
+    """An RGB picture of the page with line boxes (blue), word boxes (green) and the read text
+    with its confidence (red, on a translucent white band above each line)."""
     from PIL import Image, ImageDraw, ImageFont
-    canvas = Image.fromarray(image).convert("RGB")
-    draw = ImageDraw.Draw(canvas)
+    canvas = Image.fromarray(image).convert("RGBA")
+    labels = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw, write = ImageDraw.Draw(canvas), ImageDraw.Draw(labels)
     for line in page.lines:
         x0, y0, x1, y1 = line.box
-        size = max(int((y1 - y0) * 0.35), 10)
-        font = ImageFont.load_default(size)
         if line.polygon:
-            draw.polygon([tuple(p) for p in line.polygon], outline=(40, 90, 230))
-        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(40, 90, 230), width=2)
+            draw.polygon([tuple(p) for p in line.polygon], outline=(40, 90, 230, 255))
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(40, 90, 230, 255), width=2)
         for word in line.words:
-            draw.rectangle((word.box[0], word.box[1], word.box[2] - 1, word.box[3] - 1), outline=(20, 170, 60))
+            draw.rectangle((word.box[0], word.box[1], word.box[2] - 1, word.box[3] - 1), outline=(20, 170, 60, 255))
+        font = ImageFont.load_default(max(int((y1 - y0) * 0.25), 10))
         label = f"{line.text}  ({line.confidence:.2f})"
-        tx, ty = x0, max(y0 - size - 2, 0)
-        draw.rectangle(draw.textbbox((tx, ty), label, font=font), fill=(255, 255, 255))
-        draw.text((tx, ty), label, fill=(210, 30, 30), font=font)
-    return np.asarray(canvas)
+        at = (x0, max(y0 - font.size - 4, 0))
+        write.rectangle(write.textbbox(at, label, font=font), fill=(255, 255, 255, 170))
+        write.text(at, label, fill=(210, 30, 30, 255), font=font)
+    return np.asarray(Image.alpha_composite(canvas, labels).convert("RGB"))

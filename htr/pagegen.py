@@ -76,7 +76,8 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
     """Draw the lines of one form as a page; returns the image and the ground-truth Page."""
     degrade = degrade or Degrade()
     scale *= rng.uniform(0.85, 1.15)
-    lines = [[s + np.array([*o, 0], np.float32) for s in strokes] for strokes, o in zip(lines, line_offsets(lines, rng))]
+    offsets = line_offsets(lines, rng)
+    lines = [[s + np.array([*o, 0], np.float32) for s in strokes] for strokes, o in zip(lines, offsets)]
     x0, y0, x1, y1 = ink.ink_bbox([s for strokes in lines for s in strokes])
     margin = MARGIN * (x1 - x0) * scale
     width, height = int((x1 - x0) * scale + 2 * margin), int((y1 - y0) * scale + 2 * margin)

@@ -123,7 +123,8 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
     for size, across, along, bridge, cross in ((w, (5, 1), (1, max(w // 4, 60)), (1, 9), (7, 1)),
                                                (h, (1, 5), (max(h // 4, 60), 1), (9, 1), (1, 7))):
         if size >= 60:
-            fat = cv2.morphologyEx(cv2.dilate(ink, np.ones(across, np.uint8)), cv2.MORPH_CLOSE, np.ones(bridge, np.uint8))
+            fat = cv2.dilate(ink, np.ones(across, np.uint8))
+            fat = cv2.morphologyEx(fat, cv2.MORPH_CLOSE, np.ones(bridge, np.uint8))
             runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones(along, np.uint8))
             crossing = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(cross, np.uint8))
             out[(runs > 0) & (crossing == 0)] = 0

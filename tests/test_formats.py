@@ -29,7 +29,8 @@ def real_page(mini_iam_ondb):
         line.confidence = 0.87
     page.lines[0].text += ' <&> "quoted"'
     page.lines[0].words.append(Word('<&>"', page.lines[0].words[-1].box, 0.5))
-    page.lines[1].baseline = [(page.lines[1].box[0], page.lines[1].box[3] - 5), (page.lines[1].box[2], page.lines[1].box[3] - 5)]
+    x0, _, x1, y1 = page.lines[1].box
+    page.lines[1].baseline = [(x0, y1 - 5), (x1, y1 - 5)]
     return image, page
 
 

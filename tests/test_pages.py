@@ -150,11 +150,12 @@ def _png_header(width: int, height: int) -> bytes:
 def test_bad_input(tmp_path, capsys):
     big = tmp_path / "big.png"
     big.write_bytes(_png_header(8000, 8000))
-    with pytest.raises(ImageError, match=f"big.png: image is 8000x8000 = 64000000 pixels, more than the limit of {MAX_PIXELS}"):
+    limit = f"big.png: image is 8000x8000 = 64000000 pixels, more than the limit of {MAX_PIXELS}"
+    with pytest.raises(ImageError, match=limit):
         htr.read(big)
     huge = tmp_path / "huge.png"  # so large that Pillow itself refuses it, from the header, naming its limit
     huge.write_bytes(_png_header(20000, 20000))
-    with pytest.raises(ImageError, match=r"huge.png: refused as a decompression bomb .*400000000 pixels.* limit of \d+ pixels"):
+    with pytest.raises(ImageError, match=r"huge.png: refused .*400000000 pixels.* limit of \d+"):
         htr.read(huge)
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")

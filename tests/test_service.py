@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 import htr
+from htr.api import DEFAULT_DECODER
 from htr.datasets.iam_ondb import IamOnDB
 from htr.metrics import cer
 from htr.service import MEDIA_TYPES, Limits, WorkerPool, create_app, ink_lines
@@ -89,7 +90,7 @@ def test_multipart_uploads_are_read_with_boxes_and_timing(client, lines):
         assert starts == sorted(starts)  # words come left to right
         assert set(page["timing"]) == {"queue_ms", "read_ms", "total_ms"}
         assert page["timing"]["total_ms"] >= page["timing"]["read_ms"] > 0
-        assert page["input"] == "image" and page["decoder"] == "greedy"
+        assert page["input"] == "image" and page["decoder"] == DEFAULT_DECODER
     assert cer(refs, hyps) < MAX_CER, list(zip(refs, hyps))
 
 

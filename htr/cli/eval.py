@@ -29,7 +29,7 @@ def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **opt
     from htr.metrics import cer, wer
     n = min(limit, len(dataset)) if limit else len(dataset)
     t0 = time.perf_counter()
-    refs, hyps = [], []
+    refs, hyps, oracle = [], [], []
     for s in range(0, n, 64):
         samples = [dataset[i] for i in range(s, min(s + 64, n))]
         for sample, lp in zip(samples, recognizer.logprobs([x.image for x in samples])):
@@ -42,7 +42,8 @@ def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **opt
 def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **options) -> dict:
     """Line detection against the ground-truth boxes (one-to-one, IoU >= 0.5) and, with a
     recognizer, page CER/WER: each page's lines joined by newlines in the order found, so
-    lines read out of order count as errors."""
+    lines read out of order count as errors. `cer_true_boxes` reads the same pages from plain
+    crops of the true line boxes instead: what the segmentation costs, or saves."""
     from htr.api import read_layout
     from htr.metrics import cer, wer
     from htr.segment import match, segment
@@ -51,7 +52,7 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
     n = min(limit, len(dataset)) if limit else len(dataset)
     t0 = time.perf_counter()
     found = truth = matched = 0
-    refs, hyps = [], []
+    refs, hyps, oracle = [], [], []
     for i in range(n):
         sample = dataset[i]
         layout = segment(sample.image)
@@ -61,11 +62,14 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
         if recognizer is not None:
             refs.append(sample.text)
             hyps.append(read_layout(layout, recognizer, decoder, **options).text)
+            crops = [sample.image[max(y0 - 4, 0):y1 + 4, max(x0 - 4, 0):x1 + 4] for x0, y0, x1, y1 in truth_boxes]
+            oracle.append("\n".join(ln.text for ln in recognizer.read_lines(crops, decoder, **options)))
     precision, recall = matched / max(found, 1), matched / max(truth, 1)
     result = {"precision": round(precision, 5), "recall": round(recall, 5),
               "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 5)}
     if recognizer is not None:
-        result.update(cer=round(cer(refs, hyps), 5), wer=round(wer(refs, hyps), 5))
+        result.update(cer=round(cer(refs, hyps), 5), wer=round(wer(refs, hyps), 5),
+                      cer_true_boxes=round(cer(refs, oracle), 5))
     return {**result, "pages": n, "lines": truth, "found": found, "seconds": round(time.perf_counter() - t0, 2)}
 
 

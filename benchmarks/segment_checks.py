@@ -1,0 +1,84 @@
+"""Figures quoted in docs/pages.md about segmentation, measured on real IAM-OnDB handwriting.
+
+1. forms: how often consecutive lines of a form overlap vertically (ink boxes), and how many
+   forms `htr data pages` has to stack because their lines do not stand one under the other;
+2. crops: on how many line images (every 7th line, drawn 64 and 128 px tall) and word-sized
+   pieces (the strokes in the first 15 % of every 60th line, 24/32/48 px tall) segmentation
+   finds exactly one line, which is what `layout="auto"` needs to read them as one line;
+3. words: on how many found lines of composed pages the gaps give exactly the transcription's
+   number of words (the word boxes then come from the gaps).
+
+    python benchmarks/segment_checks.py --root ../shared/data/iam-ondb --split testset_v
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from htr import ink
+from htr.datasets.iam_ondb import IamOnDB
+from htr.pagegen import compose, line_offsets
+from htr.segment import match, segment
+
+
+def forms_of(ds: IamOnDB) -> list[list[int]]:
+    forms: dict[str, list[int]] = {}
+    for i, item in enumerate(ds.ids):
+        forms.setdefault(item.rsplit("-", 1)[0], []).append(i)
+    return list(forms.values())
+
+
+def layout_stats(ds: IamOnDB) -> dict:
+    overlaps, stacked = [], 0
+    for idx in forms_of(ds):
+        boxes = [ink.ink_bbox(ds.strokes(i)) for i in idx]
+        for a, b in zip(boxes, boxes[1:]):
+            overlaps.append((a[3] - b[1]) / min(a[3] - a[1], b[3] - b[1]))
+        stacked += any(o.any() for o in line_offsets([ds.strokes(i) for i in idx], np.random.default_rng(0)))
+    o = np.array(overlaps)
+    return {"forms": len(forms_of(ds)), "line_pairs": len(o), "overlapping": round(float((o > 0).mean()), 3),
+            "overlapping_by_30pct": round(float((o > 0.3).mean()), 3), "forms_stacked": stacked}
+
+
+def crop_stats(ds: IamOnDB) -> dict:
+    lines = {h: [len(segment(ink.render(ds.strokes(i), ink.InkStyle(height=h))).lines) for i in range(0, len(ds), 7)]
+             for h in (64, 128)}
+    words = {}
+    for h in (24, 32, 48):
+        found = []
+        for i in range(0, len(ds), 60):
+            strokes = ds.strokes(i)
+            x0, _, x1, _ = ink.ink_bbox(strokes)
+            piece = [s for s in strokes if s[:, 0].max() < x0 + 0.15 * (x1 - x0)] or strokes[:1]
+            found.append(len(segment(ink.render(piece, ink.InkStyle(height=h))).lines))
+        words[h] = found
+    one = lambda counts: f"{sum(c == 1 for c in counts)}/{len(counts)}"  # noqa: E731
+    return {"line_images_one_line": {h: one(c) for h, c in lines.items()},
+            "word_images_one_line": {h: one(c) for h, c in words.items()}}
+
+
+def word_stats(ds: IamOnDB, every: int) -> dict:
+    same = total = 0
+    for k, idx in enumerate(forms_of(ds)[::every]):
+        image, truth = compose([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx], np.random.default_rng(k))
+        layout = segment(image)
+        for i, j in match([r.box for r in layout.lines], [ln.box for ln in truth.lines]):
+            same += len(layout.lines[i].words) == len(truth.lines[j].text.split())
+            total += 1
+    return {"lines": total, "gap_words_equal_transcription": round(same / max(total, 1), 3)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", default="../shared/data/iam-ondb")
+    p.add_argument("--split", default="testset_v")
+    p.add_argument("--every", type=int, default=3, help="words: use every Nth form")
+    args = p.parse_args()
+    ds = IamOnDB(args.root, args.split)
+    print(json.dumps({"split": args.split, **layout_stats(ds), **crop_stats(ds), **word_stats(ds, args.every)}))
+
+
+if __name__ == "__main__":
+    main()
