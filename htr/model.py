@@ -25,7 +25,7 @@ PRESETS: dict[str, dict] = {
         "rnn_hidden": 256, "rnn_layers": 2, "dropout": 0.0,
     },
     "base": {
-        "height": 32, "max_width": 2048,
+        "height": 40, "core": 0.34, "max_width": 2048,
         "convs": [(32, 3, (2, 2)), (64, 3, (2, 2)), (96, 3, (1, 1)), (96, 3, (2, 1)),
                   (128, 3, (1, 1)), (128, 3, (2, 1))],
         "rnn_hidden": 192, "rnn_layers": 2, "dropout": 0.2,

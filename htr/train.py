@@ -72,7 +72,7 @@ def model_config(preset: str, charset: Charset) -> dict:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(sorted(PRESETS))}")
     arch = dict(PRESETS[preset])
-    pre = Preprocess(height=arch["height"], max_width=arch["max_width"])
+    pre = Preprocess(height=arch["height"], max_width=arch["max_width"], core=arch.get("core", 0.0))
     return {"format": "htr-crnn/1", "preset": preset, "arch": arch, "charset": charset.chars,
             "preprocess": pre.to_dict(), "width_factor": width_factor(arch)}
 

@@ -44,6 +44,17 @@ def test_iam_ondb_skips_the_real_mismatched_form(mini_iam_ondb):
     assert len(d) == 6 and all(i.startswith("a01-020x-") for i in d.ids)
 
 
+def test_iam_ondb_forms_slice_keeps_whole_forms(small_iam_ondb):
+    """forms=A:B keeps those forms of the split list, every line of each, and nothing else."""
+    whole = IamOnDB(small_iam_ondb, "forms")
+    head, tail = IamOnDB(small_iam_ondb, "forms", forms="0:1"), IamOnDB(small_iam_ondb, "forms", forms="1:")
+    assert len(head.forms) == 1 and len(tail.forms) == len(whole.forms) - 1
+    assert all(i.startswith(head.forms[0] + "-") for i in head.ids)
+    assert head.ids + tail.ids == whole.ids and head.labels + tail.labels == whole.labels
+    with pytest.raises(DatasetError, match="not a slice"):
+        IamOnDB(small_iam_ondb, "forms", forms="first")
+
+
 def test_truncated_archive_stops_with_a_clear_error(tmp_path, real_forms):
     root = make_iam_ondb(tmp_path / "t", *real_forms)
     archive = root / "lineStrokes.tar.gz"

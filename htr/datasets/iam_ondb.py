@@ -106,7 +106,9 @@ class IamOnDB(Dataset):
     """Text lines of IAM-OnDB, rendered from their strokes on demand."""
     name = "iam-ondb"
 
-    def __init__(self, root: str | os.PathLike, split: str = "trainset", height: int = 64):
+    def __init__(self, root: str | os.PathLike, split: str = "trainset", height: int = 64, forms: str = ""):
+        """`forms="A:B"` keeps the split list's forms A to B-1 (Python slice; either end may be
+        left out), e.g. to train on most of testset_v and tune decoders on the rest."""
         super().__init__()
         self.root = Path(root)
         self.split = split
@@ -114,6 +116,17 @@ class IamOnDB(Dataset):
         self.forms = read_split(self.root, split)
         self._strokes: list[list[np.ndarray]] = []
         self._load()
+        if forms:
+            self._keep_forms(forms)
+
+    def _keep_forms(self, spec: str) -> None:
+        try:
+            a, b = (int(v) if v.strip() else None for v in spec.split(":"))
+        except ValueError:
+            raise DatasetError(f"iam-ondb: forms={spec!r} is not a slice like 0:160") from None
+        self.forms = self.forms[a:b]
+        wanted = set(self.forms)
+        self._select([i for i, item in enumerate(self.ids) if item.rsplit("-", 1)[0] in wanted])
 
     # -- loading -------------------------------------------------------------------------
     def _cache_path(self) -> Path:
