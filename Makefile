@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: demo test install dev chromium clean
+.PHONY: demo test install dev system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,15 @@ dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed-run
 	$(BIN)/htr read htr/samples/sample.png --format text
 
-# Headless Chromium for the browser tests (Debian package; CI runs as root).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
+# Debian packages: headless Chromium for the browser tests, tcmalloc for faster training
+# (`htr train` preloads it when present). CI runs as root.
+SYSTEM_DEPS := chromium libtcmalloc-minimal4
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q libtcmalloc_minimal.so.4; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $(SYSTEM_DEPS) >/dev/null; \
+	else echo "missing: run 'sudo apt-get install -y $(SYSTEM_DEPS)' for the browser tests and faster training"; fi
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 clean:

@@ -2,6 +2,30 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
+
+# glibc's malloc hands each step's large activation buffers back to the kernel and faults them
+# in again on the next step: a third of the training CPU time went to the kernel on this
+# machine. tcmalloc keeps them (Debian: libtcmalloc-minimal4); benchmarks/train_speed.py
+# measures both.
+TCMALLOC = [Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"),
+            Path("/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4"),
+            Path("/usr/lib64/libtcmalloc_minimal.so.4")]
+
+
+def with_tcmalloc() -> None:
+    """Re-run this command with tcmalloc preloaded, if it is installed and not in use yet
+    (HTR_MALLOC=system keeps glibc's)."""
+    if os.environ.get("HTR_MALLOC") == "system" or "tcmalloc" in os.environ.get("LD_PRELOAD", ""):
+        return
+    lib = next((p for p in TCMALLOC if p.is_file()), None)
+    if lib is None:
+        return
+    env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD")])),
+           "HTR_MALLOC": "tcmalloc"}
+    os.execve(sys.executable, [sys.executable, "-m", "htr", *sys.argv[1:]], env)
 
 
 def register(sub) -> None:
@@ -9,8 +33,8 @@ def register(sub) -> None:
         "Train a CRNN+CTC recognizer. Datasets are specs NAME:key=value,... e.g. "
         "iam-ondb:root=../shared/data/iam-ondb,split=trainset  (add weight=W to repeat one W times per epoch)."))
     p.add_argument("--preset", default="base", help="simplehtr, base or tiny (htr/model.py)")
-    p.add_argument("--data", nargs="+", required=True, help="training dataset specs")
-    p.add_argument("--val", required=True, help="validation dataset spec")
+    p.add_argument("--data", nargs="+", default=[], help="training dataset specs (not needed with --resume)")
+    p.add_argument("--val", default="", help="validation dataset spec (not needed with --resume)")
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=32)
@@ -27,6 +51,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if not args.resume and (not args.data or not args.val):
+        raise SystemExit("htr train: --data and --val are required (except with --resume)")
+    if getattr(args, "own_process", False):
+        with_tcmalloc()
     from htr.train import TrainConfig, train
     cfg = TrainConfig(preset=args.preset, data=args.data, val=args.val, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, patience=args.patience, workers=args.workers,
