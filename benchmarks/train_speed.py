@@ -5,23 +5,28 @@ forward, CTC loss, backward, AdamW step) on IAM-OnDB trainset lines, for a fixed
 after a warm-up, and prints one JSON line per preset.
 
     python benchmarks/train_speed.py --root ../shared/data/iam-ondb --steps 30
+
+Like `htr train`, it runs with tcmalloc when libtcmalloc-minimal4 is installed;
+`HTR_MALLOC=system` measures glibc's malloc instead ("malloc" in the output says which).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import torch
 from torch.utils.data import DataLoader
 
 from htr.charset import Charset
+from htr.cli.train import with_tcmalloc
 from htr.model import PRESETS
 from htr.preprocess import Preprocess
-from htr.train import Lines, SimilarLengthBatches, build_model, collate, model_config, open_training_data
+from htr.train import Lines, SimilarLengthBatches, build_model, collate, model_config, open_training_data, use_bf16
 
 
-def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -> dict:
+def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, precision: str) -> dict:
     charset = Charset()
     config = model_config(preset, charset)
     data = Lines(open_training_data([f"iam-ondb:root={root},split=trainset"], charset, 64), charset,
@@ -32,11 +37,14 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -
     model = build_model(config).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     ctc = torch.nn.CTCLoss(zero_infinity=True)
+    bf16 = use_bf16(precision, "cpu")
     warmup, seen, t0 = 3, 0, 0.0
     for k, (x, lengths, targets, target_lengths, _) in enumerate(loader):
         if k == warmup:
             t0, seen = time.perf_counter(), 0
-        loss = ctc(model(x), targets, lengths, target_lengths)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logp = model(x)
+        loss = ctc(logp.float(), targets, lengths, target_lengths)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -45,7 +53,9 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int) -
             break
     secs = time.perf_counter() - t0
     return {"preset": preset, "lines_per_s": round(seen / secs, 1), "steps": steps, "batch_size": batch_size,
-            "threads": torch.get_num_threads(), "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
+            "threads": torch.get_num_threads(), "malloc": os.environ.get("HTR_MALLOC", "system"),
+            "bf16": bf16,
+            "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
 
 
 def main() -> None:
@@ -55,9 +65,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     args = p.parse_args()
+    with_tcmalloc()
     for preset in args.presets:
-        print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers)), flush=True)
+        print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers, args.precision)), flush=True)
 
 
 if __name__ == "__main__":

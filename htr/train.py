@@ -57,6 +57,7 @@ class TrainConfig:
     val_limit: int = 0                               # validate on the first N lines only (0: all)
     max_minutes: float = 0.0                         # stop after this many minutes (0: no limit)
     init: str = ""                                   # start from the weights of another model directory
+    precision: str = "auto"                          # fp32, bf16, or auto: bf16 where the hardware has it
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,6 +214,24 @@ def evaluate(model: CRNN, loader: DataLoader, charset: Charset, device: str) -> 
     return {"cer": cer(refs, hyps), "wer": wer(refs, hyps), "lines": len(refs)}
 
 
+def use_bf16(precision: str, device: str) -> bool:
+    """bfloat16 autocast for the forward pass (weights, gradients and the CTC loss stay float32).
+
+    On a CPU with native bf16 instructions (AVX512-BF16, AMX) a training step costs about 0.6
+    of float32 (benchmarks/train_speed.py --precision); without them bf16 is emulated and slower,
+    so `auto` keeps float32 there."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"unknown precision {precision!r}; choose auto, fp32 or bf16")
+    if precision != "auto":
+        return precision == "bf16"
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
     rank, world = _distributed()
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
@@ -255,6 +274,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = max(cfg.epochs * len(train_loader), 1)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    bf16 = use_bf16(cfg.precision, device)
     history: list[dict] = []
     start_epoch, best, bad_epochs, step, minutes0 = 0, math.inf, 0, 0, 0.0
     if resume:
@@ -283,7 +303,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False,
                    dynamic_ncols=True)
         for x, lengths, targets, target_lengths, _ in bar:
-            logp = ddp(x.to(device, non_blocking=True))
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                logp = ddp(x.to(device, non_blocking=True))
             loss = ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -299,7 +320,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             loss_sum += float(loss) * len(lengths)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", best_cer=f"{best:.4f}" if best < math.inf else "-")
         train_secs = time.time() - t0
-        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "lines_per_s": seen * world / train_secs,
+        record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "lines_per_s": seen * world / train_secs, "bf16": bf16,
                   "lr": opt.param_groups[0]["lr"], "minutes": minutes()}
         if rank == 0:
             record.update({f"val_{k}": v for k, v in evaluate(model, val_loader, charset, device).items()})

@@ -145,3 +145,11 @@ def test_unknown_characters_in_labels_are_skipped_by_name(mini_iam_ondb):
     ds.drop_unknown(Charset("abcdefghijklmnopqrstuvwxyz "))  # no capitals, digits or punctuation
     assert len(ds) < n
     assert all("not in the charset" in reason for _, reason in ds.skipped if reason.startswith("characters"))
+
+
+def test_precision_choices():
+    from htr.train import use_bf16
+    assert use_bf16("fp32", "cpu") is False and use_bf16("bf16", "cpu") is True
+    assert isinstance(use_bf16("auto", "cpu"), bool)
+    with pytest.raises(ValueError, match="unknown precision"):
+        use_bf16("fp16", "cpu")

@@ -25,7 +25,7 @@ def with_tcmalloc() -> None:
         return
     env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD")])),
            "HTR_MALLOC": "tcmalloc"}
-    os.execve(sys.executable, [sys.executable, "-m", "htr", *sys.argv[1:]], env)
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)  # the same command line
 
 
 def register(sub) -> None:
@@ -46,6 +46,8 @@ def register(sub) -> None:
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--init", default="", help="start from the weights of this model directory")
     p.add_argument("--no-augment", action="store_true", help="train on clean images")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="forward pass in bfloat16 (auto: where the CPU or GPU has it)")
     p.add_argument("--resume", action="store_true", help="continue the killed run in --out from its checkpoint")
     p.set_defaults(func=run)
 
@@ -59,6 +61,6 @@ def run(args) -> int:
     cfg = TrainConfig(preset=args.preset, data=args.data, val=args.val, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, patience=args.patience, workers=args.workers,
                       seed=args.seed, val_limit=args.val_limit, max_minutes=args.max_minutes, init=args.init,
-                      augment=not args.no_augment)
+                      augment=not args.no_augment, precision=args.precision)
     print(json.dumps(train(cfg, resume=args.resume)))
     return 0
