@@ -16,6 +16,7 @@ import json
 import numpy as np
 
 from htr.datasets.iam_ondb import IamOnDB
+from htr.decoding import greedy
 from htr.metrics import cer
 from htr.recognizer import Recognizer
 
@@ -32,8 +33,9 @@ def main() -> None:
     images, refs = [ds[i].image for i in range(n)], ds.labels[:n]
     for path in args.models:
         rec = Recognizer(path)
-        ratio = np.array([rec.pre(im).shape[1] / rec.factor / len(ref) for im, ref in zip(images, refs)])
-        hyps = [line.text for line in rec.read_lines(images, "greedy")]
+        prepared = [rec.pre(im) for im in images]
+        ratio = np.array([p.shape[1] / rec.factor / len(ref) for p, ref in zip(prepared, refs)])
+        hyps = [greedy(lp, rec.charset).text for lp in rec.logprobs_prepared(prepared)]
         groups = []
         for idx in np.array_split(np.argsort(ratio), 5):
             groups.append({"frames_per_char": round(float(ratio[idx].mean()), 2),

@@ -21,9 +21,9 @@ from torch.utils.data import DataLoader
 
 from htr.charset import Charset
 from htr.cli.train import with_tcmalloc
-from htr.model import PRESETS
 from htr.preprocess import Preprocess
-from htr.train import Lines, SimilarLengthBatches, build_model, collate, model_config, open_training_data, use_bf16
+from htr.train import (Lines, SimilarLengthBatches, build_model, collate, ctc_loss, model_config,
+                       open_training_data, use_bf16)
 
 
 def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, precision: str) -> dict:
@@ -42,9 +42,7 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, p
     for k, (x, lengths, targets, target_lengths, _) in enumerate(loader):
         if k == warmup:
             t0, seen = time.perf_counter(), 0
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logp = model(x)
-        loss = ctc(logp.float(), targets, lengths, target_lengths)
+        loss = ctc_loss(model, ctc, (x, lengths, targets, target_lengths), "cpu", bf16)
         opt.zero_grad()
         loss.backward()
         opt.step()

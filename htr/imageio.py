@@ -21,27 +21,39 @@ class ImageError(ValueError):
     """An input that cannot be used as an image; the message names it and says why."""
 
 
-def _open(data: bytes, name: str) -> Image.Image:
+class ImageTooLarge(ImageError):
+    """More pixels than the limit, or a decompression bomb."""
+
+
+def check_header(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
+                 formats: tuple[str, ...] | None = None) -> Image.Image:
+    """Open an image from its header alone, pixels not decoded yet: too many of them is refused
+    (ImageTooLarge) before any memory goes to them, anything unreadable is an ImageError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit below
+            img = Image.open(io.BytesIO(data), formats=formats)
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge(f"{name}: refused as a decompression bomb ({e})") from None
+    except Exception as e:  # Pillow raises many types for broken files
+        raise ImageError(f"{name}: not a readable image ({type(e).__name__}: {e})") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageTooLarge(f"{name}: image is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels} pixels")
+    if w < 1 or h < 1:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    return img
+
+
+def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     if len(data) > MAX_BYTES:
         raise ImageError(f"{name}: file is {len(data)} bytes, more than the limit of {MAX_BYTES}")
     if not data:
         raise ImageError(f"{name}: file is empty")
+    img = check_header(data, name, max_pixels)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size  # the header alone: refuse before decoding the pixels
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{name}: image is {w}x{h} = {w * h} pixels, "
-                                 f"more than the limit of {MAX_PIXELS} pixels")
-            if w < 1 or h < 1:
-                raise ImageError(f"{name}: image has no pixels ({w}x{h})")
-            img.load()
-    except ImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name}: refused as a decompression bomb ({e})") from None
-    except Exception as e:  # Pillow raises many types for broken files
+        img.load()
+    except Exception as e:
         raise ImageError(f"{name}: not a readable image ({type(e).__name__}: {e})") from None
     return img
 
@@ -64,7 +76,8 @@ def to_gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.uint8).copy()
 
 
-def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, name: str | None = None) -> np.ndarray:
+def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, name: str | None = None,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a path, bytes, Pillow image or array into uint8 grayscale (white paper, dark ink)."""
     if isinstance(source, np.ndarray):
         a = source
@@ -72,13 +85,13 @@ def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, nam
             a = np.asarray(Image.fromarray(a.astype(np.uint8)).convert("L"))
         if a.ndim != 2 or a.size == 0:
             raise ImageError(f"{name or 'array'}: expected a 2-D grayscale or 3-D colour array, got shape {a.shape}")
-        if a.size > MAX_PIXELS:
-            raise ImageError(f"{name or 'array'}: {a.shape[1]}x{a.shape[0]} is more than {MAX_PIXELS} pixels")
+        if a.size > max_pixels:
+            raise ImageTooLarge(f"{name or 'array'}: {a.shape[1]}x{a.shape[0]} is more than {max_pixels} pixels")
         return a.astype(np.uint8, copy=False)
     if isinstance(source, Image.Image):
         return to_gray(source)
     if isinstance(source, (bytes, bytearray)):
-        return to_gray(_open(bytes(source), name or "image bytes"))
+        return to_gray(_open(bytes(source), name or "image bytes", max_pixels))
     path = Path(source)
     name = name or str(path)
     if not path.exists():
@@ -87,4 +100,4 @@ def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, nam
         raise ImageError(f"{name}: not a file")
     if path.stat().st_size > MAX_BYTES:
         raise ImageError(f"{name}: file is {path.stat().st_size} bytes, more than the limit of {MAX_BYTES}")
-    return to_gray(_open(path.read_bytes(), name))
+    return to_gray(_open(path.read_bytes(), name, max_pixels))

@@ -72,35 +72,32 @@ def _shear(x: np.ndarray, s: float) -> np.ndarray:
     return cv2.warpAffine(x, m, (w + extra, h), flags=cv2.INTER_LINEAR, borderValue=0)
 
 
-def estimate_slant(x: np.ndarray) -> float:
-    """The shear under which ink columns are tallest and fewest (sum of squared column sums)."""
-    h, w = x.shape
-    small_h = 32
-    if h > small_h:
-        x = cv2.resize(x, (max(int(w * small_h / h), 1), small_h), interpolation=cv2.INTER_AREA)
-    binary = (x > 0.5).astype(np.float32)
-    scores = [float(np.square(_shear(binary, s).sum(axis=0)).sum()) for s in _SHEARS]
-    return float(_SHEARS[int(np.argmax(scores))])
-
-
-def deslant(x: np.ndarray) -> np.ndarray:
-    s = estimate_slant(x)
-    return x if s == 0 else crop_to_ink(_shear(x, s), threshold=0.05)
-
-
 def _vshear(x: np.ndarray, s: float) -> np.ndarray:
     """Shear vertically by s (y' = y - s*x): a baseline rising by s per column becomes level."""
     return _shear(x.T, -s).T
 
 
+def _best_shear(x: np.ndarray, shears: np.ndarray, vertical: bool) -> float:
+    """The shear under which the ink is most concentrated (sum of squared column sums for a
+    horizontal shear, row sums for a vertical one), scored on a copy at most 32 px high."""
+    h, w = x.shape
+    if h > 32:
+        x = cv2.resize(x, (max(int(w * 32 / h), 1), 32), interpolation=cv2.INTER_AREA)
+    binary = (x > 0.5).astype(np.float32)
+    shear, axis = (_vshear, 1) if vertical else (_shear, 0)
+    scores = [float(np.square(shear(binary, s).sum(axis=axis)).sum()) for s in shears]
+    return float(shears[int(np.argmax(scores))])
+
+
+def deslant(x: np.ndarray) -> np.ndarray:
+    """Remove the cursive slant: the horizontal shear that makes ink columns tallest and fewest."""
+    s = _best_shear(x, _SHEARS, vertical=False)
+    return x if s == 0 else crop_to_ink(_shear(x, s), threshold=0.05)
+
+
 def deskew(x: np.ndarray) -> np.ndarray:
     """Level a drifting baseline: the vertical shear under which the row profile is sharpest."""
-    h, w = x.shape
-    f = min(1.0, 32 / h)
-    small = cv2.resize(x, (max(int(w * f), 1), max(int(h * f), 1)), interpolation=cv2.INTER_AREA) if f < 1 else x
-    binary = (small > 0.5).astype(np.float32)
-    scores = [float(np.square(_vshear(binary, s).sum(axis=1)).sum()) for s in _SKEWS]
-    s = float(_SKEWS[int(np.argmax(scores))])
+    s = _best_shear(x, _SKEWS, vertical=True)
     return x if s == 0 else crop_to_ink(_vshear(x, s), threshold=0.05)
 
 

@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import json
 import math
 import threading
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,14 +32,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import htr
 from htr import formats, ink
 from htr.api import DEFAULT_DECODER, LAYOUTS
 from htr.decoding import DECODERS
-from htr.imageio import MAX_PIXELS, load_image
+from htr.imageio import MAX_PIXELS, ImageError, ImageTooLarge, check_header, load_image
 from htr.page import Line, Page, Word
 from htr.recognizer import Recognizer
 
@@ -49,14 +46,16 @@ STATIC = Path(__file__).parent / "static"
 # Image formats a browser or a scanner sends. Pillow opens more (EPS would start Ghostscript): not here.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 # Output formats: JSON with timing (the default) made here, the documents by htr.formats.
-OUTPUT_FORMATS = formats.FORMATS
 MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "page-xml": "application/xml", "alto": "application/xml",
                "hocr": "text/html; charset=utf-8"}
 INK_HEIGHT = 64        # pixels of a rendered ink line, as the model saw IAM-OnDB lines in training
 INK_MAX_ASPECT = 40.0  # a drawn line wider than this many heights is rendered flatter, not wider
 
 Reader = Callable[..., Page]  # reader(image: np.ndarray, decoder=..., layout=...) -> Page, like htr.read
-OPTIONS = ("decoder", "layout", "format")  # of a request: multipart fields, JSON keys or query parameters
+# The options of a request (multipart fields, JSON keys or query parameters), as OpenAPI schemas.
+OPTIONS = {"decoder": {"type": "string", "enum": list(DECODERS), "default": DEFAULT_DECODER},
+           "layout": {"type": "string", "enum": list(LAYOUTS), "default": "auto"},
+           "format": {"type": "string", "enum": list(formats.FORMATS), "default": "json"}}
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ class ReadRequest(BaseModel):
         None, description="pen strokes: a list of strokes, each a list of [x, y] or [x, y, t] points, y down")
     decoder: str | None = Field(None, description=f"one of: {', '.join(DECODERS)}")
     layout: str | None = Field(None, description=f"an image's layout, one of: {', '.join(LAYOUTS)} (default auto)")
-    format: str | None = Field(None, description=f"one of: {', '.join(OUTPUT_FORMATS)} (default json)")
+    format: str | None = Field(None, description=f"one of: {', '.join(formats.FORMATS)} (default json)")
 
 
 @dataclass
@@ -156,7 +155,7 @@ class Job:
     """What one request asks for, checked: image bytes or pen strokes grouped in lines, and the options."""
     image: bytes | None
     ink: list[list[np.ndarray]] | None
-    decoder: str | None
+    decoder: str
     layout: str
     format: str
     name: str = "upload"
@@ -206,13 +205,11 @@ async def parse_request(request: Request, limits: Limits) -> Job:
         image = body
     if image is not None and len(image) > limits.max_upload_bytes:
         raise RequestError(413, f"image is {len(image)} bytes, more than the limit of {limits.max_upload_bytes}")
-    decoder = options.get("decoder") or None
-    layout, fmt = options.get("layout") or "auto", options.get("format") or "json"
-    for option, value, choices in (("decoder", decoder or DEFAULT_DECODER, DECODERS), ("layout", layout, LAYOUTS),
-                                   ("format", fmt, OUTPUT_FORMATS)):
-        if value not in choices:
-            raise RequestError(422, f"unknown {option} {value!r}; choose from {', '.join(choices)}")
-    return Job(image, ink, decoder, layout, fmt, name)
+    values = {k: options.get(k) or schema["default"] for k, schema in OPTIONS.items()}
+    for k, schema in OPTIONS.items():
+        if values[k] not in schema["enum"]:
+            raise RequestError(422, f"unknown {k} {values[k]!r}; choose from {', '.join(schema['enum'])}")
+    return Job(image, ink, values["decoder"], values["layout"], values["format"], name)
 
 
 def _parse_json(body: bytes, limits: Limits) -> ReadRequest:
@@ -275,17 +272,12 @@ def _ink(raw: list[list[list[float]]], limits: Limits) -> list[list[np.ndarray]]
 def check_image(data: bytes, limits: Limits) -> None:
     """Judge an upload from its header alone: 415 if it is no image we take, 413 if too many pixels."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit below
-            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
-                w, h = img.size
-    except Image.DecompressionBombError as e:
-        raise RequestError(413, f"image refused as a decompression bomb ({e})") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        check_header(data, "upload", limits.max_pixels, IMAGE_FORMATS)
+    except ImageTooLarge as e:
+        raise RequestError(413, str(e)) from None
+    except ImageError:
         raise RequestError(415, f"upload is not an image in a supported format ({', '.join(IMAGE_FORMATS)}); "
                                 f"its first bytes are {data[:8]!r}") from None
-    if w * h > limits.max_pixels:
-        raise RequestError(413, f"image is {w}x{h} = {w * h} pixels, more than the limit of {limits.max_pixels}")
 
 
 # -- reading ink -------------------------------------------------------------------------------
@@ -307,7 +299,7 @@ def ink_lines(strokes: list[np.ndarray]) -> list[list[np.ndarray]]:
     return lines
 
 
-def read_ink(groups: list[list[np.ndarray]], reader: Reader, decoder: str | None) -> Page:
+def read_ink(groups: list[list[np.ndarray]], reader: Reader, decoder: str) -> Page:
     """Render each drawn line (from `ink_lines`) as the model saw IAM-OnDB lines, read it, and
     place the boxes back on the drawing, in the strokes' own coordinates."""
     t0 = time.perf_counter()
@@ -324,7 +316,7 @@ def read_ink(groups: list[list[np.ndarray]], reader: Reader, decoder: str | None
             words = [Word(w.text, _ink_box(points, max(to_x(w.box[0]), x0), min(to_x(w.box[2]), x1)), w.confidence)
                      for w in line.words]
             lines.append(Line(line.text, _ink_box(points, x0, x1), line.confidence, words))
-    x_max, y_max = (float(v) for v in np.concatenate([s for g in groups for s in g])[:, :2].max(axis=0))
+    _, _, x_max, y_max = ink.ink_bbox([s for g in groups for s in g])
     width, height = max(math.ceil(x_max), 1), max(math.ceil(y_max), 1)  # points may lie left of or above 0
     return Page(width, height, lines, seconds=round(time.perf_counter() - t0, 4))
 
@@ -336,11 +328,11 @@ def _ink_box(points: np.ndarray, xa: float, xb: float) -> tuple[int, int, int, i
     return math.floor(xa), math.floor(ys.min()), math.ceil(xb), math.ceil(ys.max())
 
 
-def read_job(job: Job, reader: Reader) -> Page:
+def read_job(job: Job, reader: Reader, limits: Limits) -> Page:
     """The work a pool thread does: decode the image (or draw the ink) and read it."""
     if job.ink is not None:
         return read_ink(job.ink, reader, job.decoder)
-    image = load_image(job.image, name=job.name)
+    image = load_image(job.image, name=job.name, max_pixels=limits.max_pixels)
     return reader(image, decoder=job.decoder, layout=job.layout)
 
 
@@ -348,7 +340,7 @@ def respond(page: Page, job: Job, timing: dict[str, float]) -> Response:
     if job.format != "json":
         return Response(formats.write(page, job.format, job.name), media_type=MEDIA_TYPES[job.format])
     body = page.to_dict()
-    body.update(input="ink" if job.ink is not None else "image", decoder=job.decoder or DEFAULT_DECODER,
+    body.update(input="ink" if job.ink is not None else "image", decoder=job.decoder,
                 timing={f"{k}_ms": round(v * 1000, 1) for k, v in timing.items()})
     return JSONResponse(body)
 
@@ -387,7 +379,7 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
     @app.get("/health", summary="Liveness, the model's options and the pool's load")
     async def health() -> dict:
         return {"status": "ok", "version": htr.__version__, "decoders": list(DECODERS),
-                "layouts": list(LAYOUTS), "formats": list(OUTPUT_FORMATS), "workers": pool.workers, "capacity": pool.capacity,
+                "layouts": list(LAYOUTS), "formats": list(formats.FORMATS), "workers": pool.workers, "capacity": pool.capacity,
                 "pending": pool.pending, "max_upload_bytes": limits.max_upload_bytes,
                 "max_pixels": limits.max_pixels, "max_points": limits.max_points}
 
@@ -398,7 +390,7 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
         if job.image is not None:
             check_image(job.image, limits)
         try:
-            page, queued, ran = await pool.run(partial(read_job, job, reader))
+            page, queued, ran = await pool.run(partial(read_job, job, reader, limits))
         except ValueError as e:  # the image does not decode (ImageError), or an option the model refuses
             raise RequestError(422, str(e)) from None
         except ImportError as e:  # a decoder whose optional parts are not installed here
@@ -408,14 +400,11 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
     return app
 
 
-_OPTIONS = {"decoder": {"type": "string", "enum": list(DECODERS), "default": DEFAULT_DECODER},
-            "layout": {"type": "string", "enum": list(LAYOUTS), "default": "auto"},
-            "format": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "json"}}
 _READ_DOC = {
-    "parameters": [{"name": k, "in": "query", "required": False, "schema": v} for k, v in _OPTIONS.items()],
+    "parameters": [{"name": k, "in": "query", "required": False, "schema": v} for k, v in OPTIONS.items()],
     "requestBody": {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-            "image": {"type": "string", "format": "binary"}, **_OPTIONS}}},
+            "image": {"type": "string", "format": "binary"}, **OPTIONS}}},
         "application/json": {"schema": ReadRequest.model_json_schema()},
         "image/*": {"schema": {"type": "string", "format": "binary"}},
     }},

@@ -232,6 +232,15 @@ def use_bf16(precision: str, device: str) -> bool:
         return False
 
 
+def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device: str, bf16: bool) -> torch.Tensor:
+    """The CTC loss of one collated batch (images, frames, targets, target lengths); the
+    forward pass under bf16 autocast if asked, the loss always in float32."""
+    x, lengths, targets, target_lengths = batch
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+        logp = model(x.to(device, non_blocking=True))
+    return ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
     rank, world = _distributed()
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
@@ -303,9 +312,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False,
                    dynamic_ncols=True)
         for x, lengths, targets, target_lengths, _ in bar:
-            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-                logp = ddp(x.to(device, non_blocking=True))
-            loss = ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
+            loss = ctc_loss(ddp, ctc, (x, lengths, targets, target_lengths), device, bf16)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -11,7 +11,7 @@ import pytest
 
 from htr import formats
 from htr.datasets.iam_ondb import IamOnDB
-from htr.page import Line, Page, Word
+from htr.page import Page, Word
 from htr.pagegen import compose
 
 

@@ -13,7 +13,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from htr.charset import Charset
-from htr.cli.train import TCMALLOC
+from htr.cli.train import tcmalloc
 from htr.datasets.iam_ondb import IamOnDB
 from htr.train import TrainConfig, load_model, train
 
@@ -54,7 +54,7 @@ def test_killed_run_resumes_from_checkpoint(mini_iam_ondb, tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 2):
         time.sleep(0.05)
-    if any(lib.is_file() for lib in TCMALLOC):   # `htr train` re-ran itself with tcmalloc (same pid)
+    if tcmalloc():   # `htr train` re-ran itself with tcmalloc (same pid)
         assert b"HTR_MALLOC=tcmalloc" in Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
     proc.kill()
     proc.wait()

@@ -29,7 +29,7 @@ def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **opt
     from htr.metrics import cer, wer
     n = min(limit, len(dataset)) if limit else len(dataset)
     t0 = time.perf_counter()
-    refs, hyps, oracle = [], [], []
+    refs, hyps = [], []
     for s in range(0, n, 64):
         samples = [dataset[i] for i in range(s, min(s + 64, n))]
         for sample, lp in zip(samples, recognizer.logprobs([x.image for x in samples])):

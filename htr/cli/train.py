@@ -1,18 +1,19 @@
 """`htr train`: train a recognizer on one or more datasets."""
 from __future__ import annotations
 
+import ctypes.util
 import json
 import os
 import sys
-from pathlib import Path
 
 # glibc's malloc hands each step's large activation buffers back to the kernel and faults them
-# in again on the next step: a third of the training CPU time went to the kernel on this
-# machine. tcmalloc keeps them (Debian: libtcmalloc-minimal4); benchmarks/train_speed.py
-# measures both.
-TCMALLOC = [Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"),
-            Path("/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4"),
-            Path("/usr/lib64/libtcmalloc_minimal.so.4")]
+# in again on the next step; tcmalloc keeps them (Debian: libtcmalloc-minimal4).
+# benchmarks/train_speed.py measures both (HTR_MALLOC=system for glibc's).
+
+
+def tcmalloc() -> str | None:
+    """The tcmalloc library's name for LD_PRELOAD, if it is installed."""
+    return ctypes.util.find_library("tcmalloc_minimal")
 
 
 def with_tcmalloc() -> None:
@@ -20,10 +21,10 @@ def with_tcmalloc() -> None:
     (HTR_MALLOC=system keeps glibc's)."""
     if os.environ.get("HTR_MALLOC") == "system" or "tcmalloc" in os.environ.get("LD_PRELOAD", ""):
         return
-    lib = next((p for p in TCMALLOC if p.is_file()), None)
+    lib = tcmalloc()
     if lib is None:
         return
-    env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [str(lib), os.environ.get("LD_PRELOAD")])),
+    env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [lib, os.environ.get("LD_PRELOAD")])),
            "HTR_MALLOC": "tcmalloc"}
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)  # the same command line
 

@@ -1,0 +1,40 @@
+"""How blank padding after a line changes what the model reads (ONNX Runtime, greedy).
+
+Training pads each line of a batch with blank columns up to the widest line; the backward
+LSTM reads that padding before the line. Reading pads only to a multiple of the width factor.
+This prints the CER of the testset_t lines with `--tails` blank columns appended.
+
+    python benchmarks/padding.py --tails 0 80 320
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from htr.datasets.iam_ondb import IamOnDB
+from htr.decoding import greedy
+from htr.metrics import cer
+from htr.recognizer import Recognizer
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="htr/models/default")
+    p.add_argument("--root", default="../shared/data/iam-ondb")
+    p.add_argument("--split", default="testset_t")
+    p.add_argument("--tails", type=int, nargs="+", default=[0, 80, 320])
+    args = p.parse_args()
+    ds = IamOnDB(args.root, args.split)
+    rec = Recognizer(args.model)
+    prepared = [rec.pre(ds[i].image) for i in range(len(ds))]
+    for tail in args.tails:
+        padded = [np.pad(x, ((0, 0), (0, tail))) for x in prepared]
+        hyps = [greedy(lp, rec.charset).text for lp in rec.logprobs_prepared(padded)]
+        print(json.dumps({"model": args.model, "lines": len(ds), "tail_columns": tail,
+                          "cer": round(cer(ds.labels, hyps), 4)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
