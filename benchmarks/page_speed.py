@@ -27,10 +27,7 @@ from htr.segment import segment
 def pages(root: str, n: int, lines: int) -> list[tuple[np.ndarray, int]]:
     """n pages of the testset_t forms whose line count is nearest to `lines`."""
     ds = IamOnDB(root, "testset_t")
-    forms: dict[str, list[int]] = {}
-    for i, item in enumerate(ds.ids):
-        forms.setdefault(item.rsplit("-", 1)[0], []).append(i)
-    chosen = sorted(forms.values(), key=lambda idx: (abs(len(idx) - lines), idx[0]))[:n]
+    chosen = sorted(ds.lines_by_form().values(), key=lambda idx: (abs(len(idx) - lines), idx[0]))[:n]
     rng = np.random.default_rng(0)
     return [(compose([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx], rng)[0], len(idx)) for idx in chosen]
 

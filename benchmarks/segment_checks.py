@@ -24,21 +24,20 @@ from htr.segment import match, segment
 
 
 def forms_of(ds: IamOnDB) -> list[list[int]]:
-    forms: dict[str, list[int]] = {}
-    for i, item in enumerate(ds.ids):
-        forms.setdefault(item.rsplit("-", 1)[0], []).append(i)
-    return list(forms.values())
+    return list(ds.lines_by_form().values())
 
 
 def layout_stats(ds: IamOnDB) -> dict:
     overlaps, stacked = [], 0
-    for idx in forms_of(ds):
-        boxes = [ink.ink_bbox(ds.strokes(i)) for i in idx]
+    forms = forms_of(ds)
+    for idx in forms:
+        strokes = [ds.strokes(i) for i in idx]
+        boxes = [ink.ink_bbox(s) for s in strokes]
         for a, b in zip(boxes, boxes[1:]):
             overlaps.append((a[3] - b[1]) / min(a[3] - a[1], b[3] - b[1]))
-        stacked += any(o.any() for o in line_offsets([ds.strokes(i) for i in idx], np.random.default_rng(0)))
+        stacked += any(o.any() for o in line_offsets(strokes, np.random.default_rng(0)))
     o = np.array(overlaps)
-    return {"forms": len(forms_of(ds)), "line_pairs": len(o), "overlapping": round(float((o > 0).mean()), 3),
+    return {"forms": len(forms), "line_pairs": len(o), "overlapping": round(float((o > 0).mean()), 3),
             "overlapping_by_30pct": round(float((o > 0.3).mean()), 3), "forms_stacked": stacked}
 
 

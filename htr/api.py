@@ -51,16 +51,16 @@ def read_image(img: np.ndarray, recognizer: Recognizer, decoder: str = DEFAULT_D
 
 def read_layout(found: Layout, recognizer: Recognizer, decoder: str = DEFAULT_DECODER, **options) -> Page:
     """Recognize the lines of a segmented page in batches; lines read as nothing are dropped."""
-    read = recognizer.read_lines([r.image for r in found.lines], decoder, **options)
+    lines = recognizer.read_lines([r.image for r in found.lines], decoder, **options)
     return Page(found.width, found.height,
-                [_place(region, line) for region, line in zip(found.lines, read) if line.text])
+                [_place(region, line) for region, line in zip(found.lines, lines) if line.text])
 
 
 def is_line_crop(layout: Layout) -> bool:
     """True for an image that is itself a line or word: one line, filling much of its height."""
     if len(layout.lines) != 1:
         return False  # no line (blank, black, specks): an empty page; several: a page
-    x0, y0, x1, y1 = layout.lines[0].box
+    _, y0, _, y1 = layout.lines[0].box
     return (y1 - y0) >= LINE_FILL * layout.height
 
 

@@ -172,9 +172,7 @@ def write_pages(dataset, out: str | Path, split: str, degrade: Degrade | None = 
     out = Path(out)
     (out / "pages").mkdir(parents=True, exist_ok=True)
     degrade = degrade or Degrade()
-    forms: dict[str, list[int]] = {}
-    for i, item in enumerate(dataset.ids):
-        forms.setdefault(item.rsplit("-", 1)[0], []).append(i)
+    forms = dataset.lines_by_form()
     ids = sorted(forms)[:limit] if limit else sorted(forms)
     for n, form in enumerate(ids):
         rng = np.random.default_rng([seed, n])

@@ -143,8 +143,9 @@ def segment(gray: np.ndarray) -> Layout:
     threshold = ink_threshold(flat)
     ink = (flat < threshold).astype(np.uint8)
     angle = estimate_skew(ink) if min(ink.shape) >= 64 else 0.0
+    angle = angle if abs(angle) >= 0.1 else 0.0
     rot = np.float64([[1, 0, 0], [0, 1, 0]])
-    if abs(angle) >= 0.1:
+    if angle:
         rot, size = _rotation(angle, ink.shape[1], ink.shape[0])
         flat = cv2.warpAffine(flat, rot, size, flags=cv2.INTER_LINEAR, borderValue=255)
         ink = (flat < threshold).astype(np.uint8)
@@ -159,7 +160,7 @@ def segment(gray: np.ndarray) -> Layout:
     unit = min(text_height, pitch / 2.5) if pitch else text_height
     line_map, order = _lines(comps, stats, unit, pitch or 4 * unit)
     regions = _regions(flat, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
-    return Layout(w, h, regions, angle if abs(angle) >= 0.1 else 0.0, text_height / shrink, unit / shrink)
+    return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
 
 
 def _rotation(angle: float, w: int, h: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -353,8 +354,7 @@ def _regions(flat: np.ndarray, line_map: np.ndarray, order: list[int], unit: flo
         base = _baseline_row(mask)
         polygon = _apply(m, np.array([[ix0, iy0], [ix1, iy0], [ix1, iy1], [ix0, iy1]]))
         baseline = _apply(m, np.array([[ix0, base], [ix1, base]]))
-        regions.append(LineRegion(_bbox(_apply(m, ink), size), [tuple(p) for p in polygon.round().astype(int).tolist()],
-                                  [tuple(p) for p in baseline.round().astype(int).tolist()],
+        regions.append(LineRegion(_bbox(_apply(m, ink), size), _int_points(polygon), _int_points(baseline),
                                   image, split_words(mask, unit), ink, m, size))
     return regions
 
@@ -380,6 +380,10 @@ def split_words(mask: np.ndarray, unit: float, gap: float = 0.5) -> list[tuple[i
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts.astype(np.float64) @ m[:, :2].T + m[:, 2]
+
+
+def _int_points(pts: np.ndarray) -> list[tuple[int, int]]:
+    return [tuple(p) for p in pts.round().astype(int).tolist()]
 
 
 def _bbox(pts: np.ndarray, size: tuple[int, int]) -> Box:

@@ -18,10 +18,7 @@ def forms(mini_iam_ondb):
     out = []
     for split in ("mini", "minival"):
         ds = IamOnDB(mini_iam_ondb, split)
-        by_form: dict[str, list[int]] = {}
-        for i, item in enumerate(ds.ids):
-            by_form.setdefault(item.rsplit("-", 1)[0], []).append(i)
-        out += [([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx]) for idx in by_form.values()]
+        out += [([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx]) for idx in ds.lines_by_form().values()]
     return out
 
 

@@ -46,7 +46,7 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
     crops of the true line boxes instead: what the segmentation costs, or saves."""
     from htr.api import read_layout
     from htr.metrics import cer, wer
-    from htr.segment import match, segment
+    from htr.segment import PAD, match, segment
     if not hasattr(dataset, "truth"):
         raise ValueError(f"{dataset.name}: not a page dataset with line boxes (try iam-ondb-pages)")
     n = min(limit, len(dataset)) if limit else len(dataset)
@@ -62,7 +62,8 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
         if recognizer is not None:
             refs.append(sample.text)
             hyps.append(read_layout(layout, recognizer, decoder, **options).text)
-            crops = [sample.image[max(y0 - 4, 0):y1 + 4, max(x0 - 4, 0):x1 + 4] for x0, y0, x1, y1 in truth_boxes]
+            crops = [sample.image[max(y0 - PAD, 0):y1 + PAD, max(x0 - PAD, 0):x1 + PAD]
+                     for x0, y0, x1, y1 in truth_boxes]
             oracle.append("\n".join(ln.text for ln in recognizer.read_lines(crops, decoder, **options)))
     precision, recall = matched / max(found, 1), matched / max(truth, 1)
     result = {"precision": round(precision, 5), "recall": round(recall, 5),

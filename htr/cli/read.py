@@ -31,7 +31,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from htr.api import read
     from htr.formats import write
-    from htr.imageio import ImageError
+    from htr.imageio import ImageError, load_image
     status = 0
     results = []
     many = len(args.images) > 1
@@ -39,13 +39,15 @@ def run(args) -> int:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
     for path in args.images:
         try:
-            page = read(path, model=args.model, decoder=args.decoder, layout=args.layout, **decoder_options(args))
+            # With --overlay the decoded image is drawn on too: decode it once.
+            source = load_image(path) if args.overlay else path
+            page = read(source, model=args.model, decoder=args.decoder, layout=args.layout, **decoder_options(args))
         except ImageError as e:
             print(f"htr: error: {e}", file=sys.stderr)
             status = 2
             continue
         if args.overlay:
-            _overlay(path, page, _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
+            _overlay(source, page, _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
         if args.output_dir:
             out = Path(args.output_dir) / (Path(path).stem + SUFFIXES[args.format])
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -67,9 +69,8 @@ def _numbered(path: Path, stem: str) -> Path:
     return path.with_name(f"{path.stem}-{stem}{path.suffix or '.png'}")
 
 
-def _overlay(image_path: str, page, out: Path) -> None:
+def _overlay(image, page, out: Path) -> None:
     from PIL import Image
 
     from htr.formats import overlay
-    from htr.imageio import load_image
-    Image.fromarray(overlay(load_image(image_path), page)).save(out)
+    Image.fromarray(overlay(image, page)).save(out)

@@ -126,7 +126,14 @@ class IamOnDB(Dataset):
             raise DatasetError(f"iam-ondb: forms={spec!r} is not a slice like 0:160") from None
         self.forms = self.forms[a:b]
         wanted = set(self.forms)
-        self._select([i for i, item in enumerate(self.ids) if item.rsplit("-", 1)[0] in wanted])
+        self._select([i for form, idx in self.lines_by_form().items() if form in wanted for i in idx])
+
+    def lines_by_form(self) -> dict[str, list[int]]:
+        """Positions of each form's lines, in id order (a line id is FORM-NN)."""
+        forms: dict[str, list[int]] = {}
+        for i, item in enumerate(self.ids):
+            forms.setdefault(item.rsplit("-", 1)[0], []).append(i)
+        return forms
 
     # -- loading -------------------------------------------------------------------------
     def _cache_path(self) -> Path:
