@@ -4,7 +4,7 @@ The network runs once per line (ONNX Runtime, batched); every decoder then reads
 log-probabilities, so ms/line is the decoder's own CPU time on one core (process time, so that
 other work on the machine does not count; the network's wall time is printed apart). The table in README/docs comes from:
 
-    python benchmarks/decoders.py --split testset_t --limit 300
+    python benchmarks/decoders.py --split testset_t --limit 300 [--options JSON]
 
 `--tune` searches the language model weight and word score of `wordbeam` and `lm` instead; it
 only runs on a split we do not report: the forms of testset_v the shipped model did not train
@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N lines")
     ap.add_argument("--only", nargs="*", choices=list(RUNS), help="only these rows")
     ap.add_argument("--tune", action="store_true", help="grid-search wordbeam and lm options (testset_v only)")
+    ap.add_argument("--options", type=json.loads, default={}, metavar="JSON",
+                    help='options over the defaults, per decoder, e.g. \'{"wordbeam": {"oov_score": -10}}\'')
     ap.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
     args = ap.parse_args()
     if args.tune and args.split.startswith("testset_t"):
@@ -90,7 +92,11 @@ def main() -> None:
     if args.tune:
         print(json.dumps(tune(logprobs, refs, recognizer.charset), indent=1))
         return
-    rows = {name: run(*RUNS[name], logprobs, refs, recognizer.charset) for name in (args.only or RUNS)}
+    rows = {}
+    for name in args.only or RUNS:
+        decoder, options = RUNS[name]
+        options = {**options, **args.options.get(decoder, {})}
+        rows[name] = run(decoder, options, logprobs, refs, recognizer.charset)
     if args.json:
         print(json.dumps({"split": args.split, "lines": n, "network_ms_per_line": round(network_ms, 2),
                           "decoders": rows}, indent=1))

@@ -18,10 +18,10 @@ import heapq
 import importlib
 import inspect
 import math
-import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 
@@ -56,6 +56,7 @@ def from_path(path: np.ndarray, logprobs: np.ndarray, charset: Charset) -> Decod
     if T == 0:
         return Decoded("", 0.0)
     path_lp = logprobs[np.arange(T), path]
+    lp = path_lp.tolist()   # Python floats: the loop below compares them frame by frame
     chars: list[str] = []
     spans: list[list[int]] = []   # [first frame, last frame, peak frame] per character
     prev = 0
@@ -66,14 +67,14 @@ def from_path(path: np.ndarray, logprobs: np.ndarray, charset: Charset) -> Decod
         elif k != 0:
             span = spans[-1]
             span[1] = t
-            if path_lp[t] > path_lp[span[2]]:
+            if lp[t] > lp[span[2]]:
                 span[2] = t
         prev = k
     while chars and chars[0] == " ":
         chars, spans = chars[1:], spans[1:]
     while chars and chars[-1] == " ":
         chars, spans = chars[:-1], spans[:-1]
-    conf = [math.exp(path_lp[s[2]]) for s in spans]
+    conf = [math.exp(lp[s[2]]) for s in spans]
     words, start = [], None
     for k, c in enumerate(chars + [" "]):
         if c != " " and start is None:
@@ -102,6 +103,7 @@ def align(logprobs: np.ndarray, labels: list[int]) -> np.ndarray:
     S = len(ext)
     skip = np.zeros(S, dtype=bool)
     skip[3::2] = ext[3::2] != ext[1:-2:2]
+    no_skip = ~skip
     score = np.full(S, -np.inf)
     score[:2] = logprobs[0, ext[:2]]
     back = np.zeros((T, S), dtype=np.int8)   # how many states back each best predecessor lies
@@ -109,7 +111,7 @@ def align(logprobs: np.ndarray, labels: list[int]) -> np.ndarray:
     for t in range(1, T):
         one[1:] = score[:-1]
         two[2:] = score[:-2]
-        two[~skip] = -np.inf
+        two[no_skip] = -np.inf
         best = np.maximum(score, np.maximum(one, two))
         back[t] = np.where(best == score, 0, np.where(best == one, 1, 2))
         score = best + logprobs[t, ext]
@@ -145,6 +147,7 @@ class Language(Protocol):
     def start(self) -> object: ...
     def step(self, state: object, char: str) -> tuple[object, float] | None: ...
     def finish(self, state: object) -> float | None: ...
+    def open_word(self, state: object) -> str: ...   # the unfinished word the text ends in, if any
 
     bound: float   # no step's bonus exceeds this: lets the search skip hopeless growths unasked
 
@@ -255,7 +258,8 @@ def _best_final(beams: dict[Node, list[float]], language: Language | None) -> st
             best, best_score = node, score
     if best is None:   # every text ends inside a word no entry completes: keep the likeliest,
         best = max(beams, key=lambda n: sum(beams[n]) * n.weight)   # without that open word
-        return re.sub(r"[^\W\d_]+$", "", best.text).strip(" ")
+        cut = len(language.open_word(best.state)) if language is not None else 0
+        return best.text[:len(best.text) - cut].strip(" ")
     return best.text.strip(" ")
 
 
@@ -273,10 +277,17 @@ DECODERS: dict[str, str] = {
 
 
 def decoder_function(name: str) -> Callable[..., Decoded]:
+    return _decoder(name)[0]
+
+
+@lru_cache(maxsize=None)
+def _decoder(name: str) -> tuple[Callable[..., Decoded], Mapping[str, inspect.Parameter]]:
+    """A decoder's function and its parameters, looked up once, not per line."""
     if name not in DECODERS:
         raise ValueError(f"unknown decoder {name!r}; choose from {', '.join(DECODERS)}")
     module, _, function = DECODERS[name].partition(":")
-    return getattr(importlib.import_module(module), function)
+    fn = getattr(importlib.import_module(module), function)
+    return fn, inspect.signature(fn).parameters
 
 
 def decode(logprobs: np.ndarray, charset: Charset, decoder: str = "greedy", spell: bool = False,
@@ -284,11 +295,10 @@ def decode(logprobs: np.ndarray, charset: Charset, decoder: str = "greedy", spel
     """Decode one line. `options` go to the decoder (width=, lm_weight=, lm=DIR, ...); an option
     it does not take is a ValueError naming it. `spell=True` then corrects the out-of-dictionary
     words the model was unsure of (htr.spell), with the word list of `lm` when given."""
-    fn = decoder_function(decoder)
+    fn, params = _decoder(decoder)
     logprobs = np.asarray(logprobs, dtype=np.float32)
     if logprobs.ndim != 2 or logprobs.shape[1] != len(charset):
         raise ValueError(f"logprobs must be (frames, {len(charset)}) for this charset, got {logprobs.shape}")
-    params = inspect.signature(fn).parameters
     lm = options.get("lm")
     if spell and "lm" not in params:   # the word list is the corrector's alone here
         options.pop("lm", None)

@@ -51,6 +51,11 @@ def tokens(text: str) -> list[str]:
     return [token(t) for t in TOKEN.findall(text)]
 
 
+def words(text: str) -> list[str]:
+    """The letter runs of a text, as written."""
+    return [w for w in TOKEN.findall(text) if is_word(w)]
+
+
 def is_word(token: str) -> bool:
     return token[:1].isalpha()
 
@@ -250,7 +255,7 @@ def build(texts: Iterable[str], out: Path, order: int = 2, symspell: bool = True
         raise ValueError("no text to build a language model from")
     out.mkdir(parents=True, exist_ok=True)
     counts = count_ngrams(lines, order)
-    word_counts = Counter(w for line in lines for w in TOKEN.findall(line) if is_word(w))
+    word_counts = Counter(w for line in lines for w in words(line))
     vocab = set("0" + string.punctuation + string.ascii_lowercase)   # codes, initials
     word_counts.update(string.ascii_lowercase)
     models: list[tuple[float, NGrams]] = []
@@ -258,9 +263,8 @@ def build(texts: Iterable[str], out: Path, order: int = 2, symspell: bool = True
         ss_prob, ss_counts = symspell_model(symspell_words)
         vocab |= {g[0] for g in ss_prob if len(g) == 1}
         for word, count in ss_counts.items():  # Google Books counts, in millions
-            for w in TOKEN.findall(word):
-                if is_word(w):
-                    word_counts[w] += max(1, round(count / 1e6))
+            for w in words(word):
+                word_counts[w] += max(1, round(count / 1e6))
         models.append((symspell_weight, NGrams(ss_prob)))
     if lines:
         models.append((1.0 - symspell_weight if symspell else 1.0, NGrams(kneser_ney(counts, vocab))))
@@ -272,6 +276,12 @@ def build(texts: Iterable[str], out: Path, order: int = 2, symspell: bool = True
     return {"lines": len(lines), "tokens": sum(counts[1].values()), "words": len(word_counts),
             "ngrams": {n: sum(len(g) == n for g in model.prob) for n in range(1, model.order + 1)},
             "arpa_bytes": (out / ARPA).stat().st_size, "words_bytes": (out / WORDS).stat().st_size}
+
+
+@lru_cache(maxsize=16)
+def model_path(path: str | os.PathLike | None) -> str:
+    """`model_dir`, resolved, as the key of the decoders' caches; checked once, not per line."""
+    return str(model_dir(path).resolve())
 
 
 def model_dir(path: str | os.PathLike | None) -> Path:
@@ -319,62 +329,72 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@lru_cache(maxsize=2)
+def _lexicon(directory: str, chars: str) -> tuple:
+    """KenLM and the trie of dictionary spellings for a charset: built once (seconds), shared by
+    every setting of the search. Returns (kenlm, trie, unknown word id)."""
+    from flashlight.lib.text.decoder import SmearingMode, Trie
+    from flashlight.lib.text.decoder.kenlm import KenLM
+    from flashlight.lib.text.dictionary import Dictionary
+
+    charset, d = Charset(chars), Path(directory)
+    vocab, *_ = read_arpa(d / ARPA, max_order=1)
+    index = {w: i for i, w in enumerate(vocab)}
+    dictionary = Dictionary()
+    for w in vocab:
+        dictionary.add_entry(w)
+    with _quiet_stderr():
+        kenlm = KenLM(str(d / ARPA), dictionary)
+    trie = Trie(len(charset), charset.chars.index(" ") + 1)
+    start = kenlm.start(False)
+    unk = index[UNK]
+    entries = [(s, index.get(s.lower(), unk)) for s in spellings(read_words(d), charset)]
+    entries += [(c, index.get(token(c), unk)) for c in charset.chars if c != " " and not c.isalpha()]
+    for spelling, label in entries:
+        trie.insert(charset.encode(spelling), label, kenlm.score(start, label)[1])
+    trie.smear(SmearingMode.MAX)
+    return kenlm, trie, unk
+
+
 class LexiconSearch:
     """flashlight's LexiconDecoder over our CTC classes: words come from the dictionary (a trie of
     spellings), digits and punctuation are one-character words, and a piece of a letter string
     no entry completes may still be read as an unknown word at `unk_score` (names, codes)."""
 
-    def __init__(self, directory: Path, charset: Charset, width: int, lm_weight: float,
+    def __init__(self, directory: str, charset: Charset, width: int, lm_weight: float,
                  word_score: float, unk_score: float, token_beam: int, threshold: float):
-        from flashlight.lib.text.decoder import (CriterionType, LexiconDecoder, LexiconDecoderOptions,
-                                                 SmearingMode, Trie)
-        from flashlight.lib.text.decoder.kenlm import KenLM
-        from flashlight.lib.text.dictionary import Dictionary
+        from flashlight.lib.text.decoder import CriterionType, LexiconDecoder, LexiconDecoderOptions
 
         if " " not in charset.chars:
             raise ValueError("the lm decoder needs a space in the charset to separate words")
         self.charset = charset
-        vocab, *_ = read_arpa(directory / ARPA, max_order=1)
-        index = {w: i for i, w in enumerate(vocab)}
-        dictionary = Dictionary()
-        for w in vocab:
-            dictionary.add_entry(w)
-        with _quiet_stderr():
-            self.lm = KenLM(str(directory / ARPA), dictionary)
-        space = charset.chars.index(" ") + 1
-        trie = Trie(len(charset), space)
-        start = self.lm.start(False)
-        unk = index[UNK]
-        entries = [(s, index.get(s.lower(), unk)) for s in spellings(read_words(directory), charset)]
-        entries += [(c, index.get(token(c), unk)) for c in charset.chars if c != " " and not c.isalpha()]
-        for spelling, label in entries:
-            trie.insert(charset.encode(spelling), label, self.lm.score(start, label)[1])
-        trie.smear(SmearingMode.MAX)
+        self.space = charset.chars.index(" ") + 1
+        # The decoder keeps pointers to the model and the trie: hold them as long as it lives.
+        self.lm, self.trie, unk = _lexicon(directory, charset.chars)
         options = LexiconDecoderOptions(
             beam_size=width, beam_size_token=token_beam, beam_threshold=threshold, lm_weight=lm_weight,
             word_score=word_score, unk_score=unk_score, sil_score=0.0, log_add=False,
             criterion_type=CriterionType.CTC)
-        self.trie = trie  # the decoder keeps a pointer: keep the trie alive with it
-        self.decoder = LexiconDecoder(options, trie, self.lm, space, 0, unk, [], False)
+        self.decoder = LexiconDecoder(options, self.trie, self.lm, self.space, 0, unk, [], False)
 
     def __call__(self, logprobs: np.ndarray) -> str:
+        from htr.decoding import from_path
         emissions = np.ascontiguousarray(logprobs, dtype=np.float32)
         T, C = emissions.shape
         path = np.array(self.decoder.decode(emissions.ctypes.data, T, C)[0].tokens[1:-1])  # one per frame
         # Once a word is complete the decoder cannot repeat its last letter: it puts a word
         # boundary on the frames where the ink still shows that letter. Read those as the letter.
-        space = self.charset.chars.index(" ") + 1
+        space = self.space
         for t in range(1, T):
             if path[t] == space and path[t - 1] not in (0, space) and logprobs[t, path[t - 1]] > logprobs[t, space]:
                 path[t] = path[t - 1]
-        labels = [int(k) for t, k in enumerate(path) if k != 0 and (t == 0 or k != path[t - 1])]
-        return " ".join(self.charset.decode(labels).split())   # a word boundary may repeat
+        return " ".join(from_path(path, logprobs, self.charset).text.split())   # a boundary may repeat
 
 
 @lru_cache(maxsize=8)
 def _search(directory: str, chars: str, width: int, lm_weight: float, word_score: float,
             unk_score: float, token_beam: int, threshold: float) -> LexiconSearch:
-    return LexiconSearch(Path(directory), Charset(chars), width, lm_weight, word_score, unk_score,
+    return LexiconSearch(directory, Charset(chars), width, lm_weight, word_score, unk_score,
                          token_beam, threshold)
 
 
@@ -386,6 +406,6 @@ def lm_decode(logprobs: np.ndarray, charset: Charset, lm: str | os.PathLike | No
     unknown word. The search structures are built once per setting and cached; the defaults
     were tuned on IAM-OnDB testset_v (benchmarks/decoders.py --tune)."""
     from htr.decoding import decoded_text
-    search = _search(str(model_dir(lm).resolve()), charset.chars, width, lm_weight, word_score,
+    search = _search(model_path(lm), charset.chars, width, lm_weight, word_score,
                      unk_score, token_beam, threshold)
     return decoded_text(search(logprobs), logprobs, charset)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from htr.decoding import Decoded
-from htr.lm import model_dir, read_words
+from htr.lm import model_path, read_words
 
 WORD = re.compile(r"^([^\w]*)([^\W\d_]+)([^\w]*)$")   # punctuation, letters, punctuation
 
@@ -55,7 +55,7 @@ def correct(decoded: Decoded, lm: str | os.PathLike | None = None, confident: fl
             max_edits: int = 2) -> Decoded:
     """`decoded` with its unsure (confidence < `confident`) out-of-dictionary words corrected.
     A corrected word keeps its frames and its (low) confidence: the model did not read it."""
-    speller = _speller(str(model_dir(lm).resolve()))
+    speller = _speller(model_path(lm))
     words = [w if w.confidence >= confident else replace(w, text=correct_word(w.text, speller, max_edits))
              for w in decoded.words]
     pieces = iter(w.text for w in words)

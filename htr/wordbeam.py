@@ -31,7 +31,7 @@ import numpy as np
 
 from htr.charset import Charset
 from htr.decoding import Decoded, decoded_text, prefix_beam_search
-from htr.lm import ARPA, BOS, UNK, is_word, model_dir, read_arpa, token
+from htr.lm import ARPA, BOS, UNK, is_word, model_path, read_arpa, token
 
 MODES = ("words", "ngrams", "forecast")
 LAST = "\U0010ffff"   # sorts after every letter: prefix + LAST bounds the words with that prefix
@@ -49,8 +49,8 @@ class Dictionary:
         perm = np.array([old[w] for w in order])
         self.words = words
         self.id = {w: i for i, w in enumerate(order)}
-        self.unigram = uni[perm].tolist()
-        self.backoff = back[perm].tolist()
+        uni, back = uni[perm], back[perm]   # in the new order from here on
+        self.unigram, self.backoff = uni.tolist(), back.tolist()
         self.bos, self.unk = self.id[BOS], self.id[UNK]
         V = self.size = len(order)
         remap = np.empty(len(vocab), dtype=np.int64)
@@ -63,11 +63,11 @@ class Dictionary:
         prev, nxt = keys // V, keys % V
         # How much a listed bigram adds over its backoff estimate, summed along the keys: the
         # forecast of a word range is then backoff mass plus one difference of these sums.
-        extra = np.exp(logp) - np.exp(np.asarray(self.backoff)[prev] + np.asarray(self.unigram)[nxt])
+        extra = np.exp(logp) - np.exp(back[prev] + uni[nxt])
         self.keys = keys.tolist()
         self.bigram = logp.tolist()
         self.extra = np.concatenate(([0.0], np.cumsum(extra))).tolist()
-        self.cum_unigram = np.concatenate(([0.0], np.cumsum(np.exp(uni[perm][:len(words)])))).tolist()
+        self.cum_unigram = np.concatenate(([0.0], np.cumsum(np.exp(uni[:len(words)])))).tolist()
 
     def prefix(self, text: str, lo: int = 0, hi: int | None = None) -> tuple[int, int]:
         """The range of words starting with `text` (lower case), searched within [lo, hi)."""
@@ -153,6 +153,9 @@ class WordLanguage:
         penalty = 0.0 if lo == hi else self.oov_score   # a word start no entry ends with
         return self.d.unk, self.word_score + held + penalty
 
+    def open_word(self, state: tuple) -> str:
+        return state[1]
+
     def finish(self, state: tuple) -> float | None:
         prev, word, lo, hi, held = state
         if not word:
@@ -173,7 +176,7 @@ def wordbeam(logprobs: np.ndarray, charset: Charset, lm: str | os.PathLike | Non
     Scores are natural logs: lm_weight scales ln P(word | previous), oov_score is added per
     word outside the dictionary, word_score per word. The defaults were tuned on IAM-OnDB
     testset_v (benchmarks/decoders.py --tune)."""
-    language = WordLanguage(_dictionary(str(model_dir(lm).resolve())), mode, lm_weight, oov_score,
+    language = WordLanguage(_dictionary(model_path(lm)), mode, lm_weight, oov_score,
                             word_score)
     text = prefix_beam_search(logprobs, charset, width, prune, language)
     return decoded_text(text, logprobs, charset)

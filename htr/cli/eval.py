@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from htr.cli.lm import add_decoder_arguments, decoder_options
+from htr.cli.decoders import add_decoder_arguments, decoder_options
 
 
 def register(sub) -> None:

@@ -47,16 +47,3 @@ def run_build(args: argparse.Namespace) -> int:
           f"lm.arpa.gz {stats['arpa_bytes'] / 1e6:.2f} MB, words.txt {stats['words_bytes'] / 1e6:.2f} MB")
     return 0
 
-
-def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
-    """The decoding options shared by `htr read` and `htr eval`."""
-    p.add_argument("--spell", action="store_true", help="correct unsure words outside the dictionary")
-    p.add_argument("--beam-width", type=int, metavar="N", help="hypotheses kept by beam, wordbeam and lm")
-    p.add_argument("--lm-weight", type=float, metavar="W", help="weight of the language model (wordbeam, lm)")
-    p.add_argument("--lm", metavar="DIR", help="language model directory from `htr lm build` (default: shipped)")
-
-
-def decoder_options(args: argparse.Namespace) -> dict:
-    """Only the options given: each decoder names those it does not take."""
-    given = {"width": args.beam_width, "lm_weight": args.lm_weight, "lm": args.lm}
-    return {k: v for k, v in given.items() if v is not None} | ({"spell": True} if args.spell else {})

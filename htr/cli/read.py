@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from htr.cli.lm import add_decoder_arguments, decoder_options
+from htr.cli.decoders import add_decoder_arguments, decoder_options
 
 SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr"}
 
