@@ -131,10 +131,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="server: reads at once")
     ap.add_argument("--queue", type=int, default=8, help="server: reads waiting before 503")
     ap.add_argument("--model", help="server: model directory (default: the bundled one)")
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "iam-ondb"))
+    ap.add_argument("--root", default=str(ROOT.parent / "shared" / "data" / "iam-ondb"))
     args = ap.parse_args()
 
-    bodies = payloads(Path(args.data), 32)
+    bodies = payloads(Path(args.root), 32)
     port = free_port()
     server = start_server(port, args.workers, args.queue, args.model)
     url = f"http://127.0.0.1:{port}"

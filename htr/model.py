@@ -6,11 +6,12 @@ weights holds the preset, so a model can be rebuilt from its JSON alone.
 - `simplehtr`: the classic SimpleHTR baseline — 5 conv layers (5x5, 5x5, 3x3, 3x3, 3x3;
   32-64-128-128-256 channels), 2 BiLSTM layers of 256, 32 px high input (lines up to 256 px
   wide), width downsampled 4x.
-- `base`: the default. Same 32 px input height, but six 3x3 conv layers with batch norm
-  (32-64-96-96-128-128 channels, cheaper than SimpleHTR's 5x5 layers), the height pooled to 2
-  rows instead of 1 so the LSTM still sees where ink sits vertically, 2 BiLSTM layers of 192,
-  dropout 0.2, and no width cap (whole lines, not 256 px crops). It trains at about two thirds
-  of SimpleHTR's speed per line on a CPU; README has the side-by-side figures.
+- `base`: the default. 40 px high input scaled by the x-height (`core`, htr/preprocess.py),
+  six 3x3 conv layers with batch norm (32-64-96-96-128-128 channels, cheaper than SimpleHTR's
+  5x5 layers), the height pooled to 2 rows instead of 1 so the LSTM still sees where ink sits
+  vertically, 2 BiLSTM layers of 192, dropout 0.2, and no width cap (whole lines, not 256 px
+  crops). Per line it trains at less than half SimpleHTR's speed, which only ever sees 256 px
+  (benchmarks/train_speed.py; docs/model.md has the figures).
 """
 from __future__ import annotations
 

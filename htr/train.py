@@ -217,9 +217,9 @@ def evaluate(model: CRNN, loader: DataLoader, charset: Charset, device: str) -> 
 def use_bf16(precision: str, device: str) -> bool:
     """bfloat16 autocast for the forward pass (weights, gradients and the CTC loss stay float32).
 
-    On a CPU with native bf16 instructions (AVX512-BF16, AMX) a training step costs about 0.6
-    of float32 (benchmarks/train_speed.py --precision); without them bf16 is emulated and slower,
-    so `auto` keeps float32 there."""
+    On a CPU with native bf16 instructions (AVX512-BF16, AMX) training runs about 1.3 to 1.6
+    times faster (benchmarks/train_speed.py --precision); without them bf16 is emulated and
+    slower, so `auto` keeps float32 there."""
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"unknown precision {precision!r}; choose auto, fp32 or bf16")
     if precision != "auto":
