@@ -60,6 +60,11 @@ def is_word(token: str) -> bool:
     return token[:1].isalpha()
 
 
+def case_forms(word: str) -> tuple[str, str, str]:
+    """How a dictionary word may be written: as listed, Capitalized (sentence starts), UPPER."""
+    return word, word[:1].upper() + word[1:], word.upper()
+
+
 Gram = tuple[str, ...]
 
 
@@ -307,7 +312,7 @@ def spellings(words: Iterable[str], charset: Charset) -> list[str]:
     (sentence starts) or in capitals; only spellings the model can write."""
     out = set()
     for w in words:
-        for s in (w, w[:1].upper() + w[1:], w.upper()):
+        for s in case_forms(w):
             if s.isalpha() and s in charset:
                 out.add(s)
     return sorted(out)

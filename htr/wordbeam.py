@@ -31,7 +31,7 @@ import numpy as np
 
 from htr.charset import Charset
 from htr.decoding import Decoded, decoded_text, prefix_beam_search
-from htr.lm import ARPA, BOS, UNK, is_word, model_path, read_arpa, token
+from htr.lm import ARPA, BOS, UNK, case_forms, is_word, model_path, read_arpa, token
 
 MODES = ("words", "ngrams", "forecast")
 LAST = "\U0010ffff"   # sorts after every letter: prefix + LAST bounds the words with that prefix
@@ -94,8 +94,7 @@ class Dictionary:
 
 def case_ok(word: str) -> bool:
     """lower, Capitalized or UPPER (a single letter is any of them)."""
-    rest = word[1:]
-    return rest.islower() or word.isupper() or not rest
+    return word in case_forms(word.lower())
 
 
 class WordLanguage:
