@@ -11,11 +11,13 @@ def export(model_dir: str | Path, out: str | Path) -> Path:
     from htr.train import load_model
     model, config = load_model(model_dir)
     h = config["preprocess"]["height"]
-    dummy = torch.zeros(1, 1, h, 16 * config["width_factor"])
+    dummy = torch.zeros(2, 1, h, 16 * config["width_factor"])
+    frames = torch.tensor([16, 9])
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-    torch.onnx.export(model, (dummy,), str(tmp), input_names=["image"], output_names=["logprobs"],
-                      dynamic_axes={"image": {0: "batch", 3: "width"}, "logprobs": {0: "frames", 1: "batch"}},
+    torch.onnx.export(model, (dummy, frames), str(tmp), input_names=["image", "frames"], output_names=["logprobs"],
+                      dynamic_axes={"image": {0: "batch", 3: "width"}, "frames": {0: "batch"},
+                                    "logprobs": {0: "time", 1: "batch"}},
                       opset_version=17, dynamo=False)
     os.replace(tmp, out)
     return out

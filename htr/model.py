@@ -15,6 +15,8 @@ weights holds the preset, so a model can be rebuilt from its JSON alone.
 """
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
 
@@ -71,14 +73,60 @@ class CRNN(nn.Module):
         if rows < 1:
             raise ValueError(f"input height {arch['height']} is too small for the pooling of this architecture")
         self.dropout = nn.Dropout(arch["dropout"])
-        self.rnn = nn.LSTM(cin * rows, arch["rnn_hidden"], num_layers=arch["rnn_layers"], bidirectional=True,
-                           dropout=arch["dropout"] if arch["rnn_layers"] > 1 else 0.0)
+        self.rnn = BiLSTM(cin * rows, arch["rnn_hidden"], arch["rnn_layers"], arch["dropout"])
         self.head = nn.Linear(2 * arch["rnn_hidden"], num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, H, W) ink maps -> (T, N, C) log-probabilities, T = W / width_factor."""
+    def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, 1, H, W) ink maps, and per image its width in frames (None: all of W) ->
+        (T, N, C) log-probabilities, T = W / width_factor."""
         f = self.cnn(x)                                   # N, C, h, T
         n, c, h, t = f.shape
         f = f.reshape(n, c * h, t).permute(2, 0, 1)       # T, N, C*h
-        f, _ = self.rnn(self.dropout(f))
+        if frames is None:
+            frames = torch.full((n,), t, dtype=torch.long, device=x.device)
+        f = self.rnn(self.dropout(f), frames)
         return self.head(self.dropout(f)).log_softmax(-1)
+
+
+class BiLSTM(nn.Module):
+    """Bidirectional LSTM layers whose backward direction starts at each line's own last frame.
+
+    A batch pads its lines on the right; torch's bidirectional LSTM would start the backward
+    pass in that padding, so a model trained on padded batches learns to expect it and reads
+    worse without it (benchmarks/padding.py). Here each line is reversed within its own length,
+    read forward, and reversed back, which gives every line the same result alone or in any
+    batch, and exports to ONNX as plain LSTM and Gather ops.
+    """
+
+    def __init__(self, n_in: int, hidden: int, layers: int, dropout: float):
+        super().__init__()
+        self.fwd = nn.ModuleList(nn.LSTM(n_in if k == 0 else 2 * hidden, hidden) for k in range(layers))
+        self.bwd = nn.ModuleList(nn.LSTM(n_in if k == 0 else 2 * hidden, hidden) for k in range(layers))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        flip = _flip_index(x.shape[0], frames).unsqueeze(-1)  # T, N, 1
+        for k, (fwd, bwd) in enumerate(zip(self.fwd, self.bwd)):
+            if k:
+                x = self.dropout(x)
+            ahead, _ = fwd(x)
+            back, _ = bwd(x.gather(0, flip.expand_as(x)))
+            x = torch.cat([ahead, back.gather(0, flip.expand_as(back))], -1)
+        return x
+
+
+def _flip_index(t: int, frames: torch.Tensor) -> torch.Tensor:
+    """(T, N) source frame per frame: frames[n]-1-i for i < frames[n], padding left in place."""
+    i = torch.arange(t, device=frames.device).unsqueeze(1)
+    j = frames.unsqueeze(0) - 1 - i
+    return torch.where(j >= 0, j, i)
+
+
+def from_bidirectional(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename the tensors of a model saved with torch's nn.LSTM(bidirectional=True) (models
+    before BiLSTM) to BiLSTM's names; the weights are the same."""
+    out = {}
+    for name, tensor in state.items():
+        m = re.fullmatch(r"rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?", name)
+        out[f"rnn.{'bwd' if m[3] else 'fwd'}.{m[2]}.{m[1]}_l0" if m else name] = tensor
+    return out

@@ -35,6 +35,8 @@ class Recognizer:
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        # Models exported before htr.model.BiLSTM take the image only.
+        self.takes_frames = "frames" in {i.name for i in self.session.get_inputs()}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Recognizer":
@@ -50,10 +52,11 @@ class Recognizer:
         order = np.argsort([p.shape[1] for p in prepared])  # similar widths together: less padding
         for s in range(0, len(order), BATCH):
             idx = order[s:s + BATCH]
-            x, widths = batch([prepared[i] for i in idx], multiple=self.factor)
-            y = self.session.run(None, {"image": x})[0]  # T, N, C
+            x, frames = batch([prepared[i] for i in idx], self.factor)
+            feed = {"image": x, "frames": frames} if self.takes_frames else {"image": x}
+            y = self.session.run(None, feed)[0]  # T, N, C
             for k, i in enumerate(idx):
-                out[i] = y[: max(int(widths[k]) // self.factor, 1), k]
+                out[i] = y[: frames[k], k]
         return out  # type: ignore[return-value]
 
     def read_lines(self, images: list[np.ndarray], decoder: str = "greedy", **options) -> list[Line]:

@@ -34,7 +34,7 @@ from htr.charset import Charset
 from htr.datasets import Dataset, open_dataset, parse_spec
 from htr.decoding import greedy
 from htr.metrics import cer, wer
-from htr.model import CRNN, PRESETS, width_factor
+from htr.model import CRNN, PRESETS, from_bidirectional, width_factor
 from htr.preprocess import Preprocess, batch
 
 log = logging.getLogger("htr.train")
@@ -93,7 +93,7 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
 
 
 def load_weights(model: torch.nn.Module, path: Path, config: dict) -> None:
-    state = load_file(str(path))
+    state = from_bidirectional(load_file(str(path)))
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     if missing:
@@ -170,9 +170,9 @@ class SimilarLengthBatches(torch.utils.data.Sampler):
 
 def collate(items, factor: int):
     images, labels, texts = zip(*items)
-    x, widths = batch(list(images), multiple=factor)
+    x, frames = batch(list(images), factor)
     targets = torch.tensor([c for lab in labels for c in lab], dtype=torch.long)
-    return (torch.from_numpy(x), torch.from_numpy(np.maximum(widths // factor, 1)), targets,
+    return (torch.from_numpy(x), torch.from_numpy(frames), targets,
             torch.tensor([len(lab) for lab in labels], dtype=torch.long), list(texts))
 
 
@@ -206,7 +206,7 @@ def evaluate(model: CRNN, loader: DataLoader, charset: Charset, device: str) -> 
     refs, hyps = [], []
     with torch.no_grad():
         for x, lengths, _, _, texts in loader:
-            out = model(x.to(device)).float().cpu().numpy()
+            out = model(x.to(device), lengths.to(device)).float().cpu().numpy()
             for k, n in enumerate(lengths.tolist()):
                 hyps.append(greedy(out[:n, k], charset).text)
             refs += texts
@@ -237,7 +237,7 @@ def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device
     forward pass under bf16 autocast if asked, the loss always in float32."""
     x, lengths, targets, target_lengths = batch
     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-        logp = model(x.to(device, non_blocking=True))
+        logp = model(x.to(device, non_blocking=True), lengths.to(device))
     return ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
 
 
