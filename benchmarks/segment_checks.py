@@ -20,7 +20,8 @@ import numpy as np
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
 from htr.pagegen import compose, line_offsets
-from htr.segment import match, segment
+from htr.metrics import match
+from htr.segment import segment
 
 
 def forms_of(ds: IamOnDB) -> list[list[int]]:

@@ -18,6 +18,10 @@ import numpy as np
 from htr.page import Box, Line, Page, Point, Word
 
 FORMATS = ("text", "json", "page-xml", "alto", "hocr")
+# File name endings (the CLI's --output-dir, the web page's downloads) and media types (the service).
+SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr"}
+MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "json": "application/json", "page-xml": "application/xml",
+               "alto": "application/xml", "hocr": "text/html; charset=utf-8"}
 SCHEMAS = Path(__file__).parent / "schemas"
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"

@@ -390,27 +390,3 @@ def _bbox(pts: np.ndarray, size: tuple[int, int]) -> Box:
     """The box (x1, y1 exclusive) around pixel positions, kept inside an image of `size` (w, h)."""
     lo, hi = np.floor(pts.min(axis=0)), np.floor(pts.max(axis=0)) + 1
     return (max(int(lo[0]), 0), max(int(lo[1]), 0), min(max(int(hi[0]), 1), size[0]), min(max(int(hi[1]), 1), size[1]))
-
-
-# -- evaluation ---------------------------------------------------------------------------------
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(min(a[2], b[2]) - max(a[0], b[0]), 0)
-    iy = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match(found: list[Box], truth: list[Box], threshold: float = 0.5) -> list[tuple[int, int]]:
-    """One-to-one pairs (found index, truth index) with IoU >= threshold, best pairs first."""
-    pairs = sorted(((iou(a, b), i, j) for i, a in enumerate(found) for j, b in enumerate(truth)), reverse=True)
-    used_f, used_t, out = set(), set(), []
-    for v, i, j in pairs:
-        if v < threshold:
-            break
-        if i not in used_f and j not in used_t:
-            used_f.add(i)
-            used_t.add(j)
-            out.append((i, j))
-    return out

@@ -45,9 +45,6 @@ from htr.recognizer import Recognizer
 STATIC = Path(__file__).parent / "static"
 # Image formats a browser or a scanner sends. Pillow opens more (EPS would start Ghostscript): not here.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
-# Output formats: JSON with timing (the default) made here, the documents by htr.formats.
-MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "page-xml": "application/xml", "alto": "application/xml",
-               "hocr": "text/html; charset=utf-8"}
 INK_HEIGHT = 64        # pixels of a rendered ink line, as the model saw IAM-OnDB lines in training
 INK_MAX_ASPECT = 40.0  # a drawn line wider than this many heights is rendered flatter, not wider
 
@@ -338,7 +335,7 @@ def read_job(job: Job, reader: Reader, limits: Limits) -> Page:
 
 def respond(page: Page, job: Job, timing: dict[str, float]) -> Response:
     if job.format != "json":
-        return Response(formats.write(page, job.format, job.name), media_type=MEDIA_TYPES[job.format])
+        return Response(formats.write(page, job.format, job.name), media_type=formats.MEDIA_TYPES[job.format])
     body = page.to_dict()
     body.update(input="ink" if job.ink is not None else "image", decoder=job.decoder,
                 timing={f"{k}_ms": round(v * 1000, 1) for k, v in timing.items()})

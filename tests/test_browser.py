@@ -22,6 +22,7 @@ from PIL import Image
 
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
+from htr.formats import SUFFIXES
 from htr.metrics import cer
 from htr.service import create_app
 
@@ -136,6 +137,10 @@ def test_uploading_a_line_image_shows_its_text_and_boxes(page, lines, tmp_path, 
     assert xml.value.suggested_filename == "line.xml"
     document = Path(xml.value.path()).read_text()
     assert "PcGts" in document and all(escape(word) in document for word in text.split())
+    with page.expect_download() as hocr:
+        page.click("[data-download=hocr]")
+    assert hocr.value.suggested_filename == "line" + SUFFIXES["hocr"]  # the name `htr read` writes
+    assert 'class="ocr_line"' in Path(hocr.value.path()).read_text()
 
 
 def test_pasting_or_dropping_an_image_reads_it(page, lines):

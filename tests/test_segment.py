@@ -9,7 +9,8 @@ import pytest
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
 from htr.pagegen import Degrade, compose
-from htr.segment import estimate_skew, iou, match, segment, split_words
+from htr.metrics import iou, match
+from htr.segment import estimate_skew, segment, split_words
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,8 @@ import htr
 from htr.api import DEFAULT_DECODER
 from htr.datasets.iam_ondb import IamOnDB
 from htr.metrics import cer
-from htr.service import MEDIA_TYPES, Limits, WorkerPool, create_app, ink_lines
+from htr.formats import MEDIA_TYPES
+from htr.service import Limits, WorkerPool, create_app, ink_lines
 
 LINE = 2       # a testset_t line used where one image is enough: "life Peers is to be made at a"
 SAMPLE = range(8)  # the testset_t lines whose reading is scored (CER over all of them)

@@ -46,7 +46,8 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
     crops of the true line boxes instead: what the segmentation costs, or saves."""
     from htr.api import read_layout
     from htr.metrics import cer, wer
-    from htr.segment import PAD, match, segment
+    from htr.metrics import match
+    from htr.segment import PAD, segment
     if not hasattr(dataset, "truth"):
         raise ValueError(f"{dataset.name}: not a page dataset with line boxes (try iam-ondb-pages)")
     n = min(limit, len(dataset)) if limit else len(dataset)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from htr.cli.decoders import add_decoder_arguments, decoder_options
 
-SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr"}
 
 
 def register(sub) -> None:
@@ -30,7 +29,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from htr.api import read
-    from htr.formats import write
+    from htr.formats import SUFFIXES, write
     from htr.imageio import ImageError, load_image
     status = 0
     results = []
