@@ -80,7 +80,9 @@ def model_config(preset: str, charset: Charset) -> dict:
 
 def build_model(config: dict) -> CRNN:
     arch = {**config["arch"], "convs": [(c, k, tuple(p)) for c, k, p in config["arch"]["convs"]]}
-    return CRNN(arch, len(Charset(config["charset"])))
+    # Channels-last (NHWC) tensors: oneDNN's convolutions, batch norm and pooling run a training
+    # step 1.36x faster on this CPU than in torch's default NCHW layout (benchmarks/train_speed.py).
+    return CRNN(arch, len(Charset(config["charset"]))).to(memory_format=torch.channels_last)
 
 
 def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
