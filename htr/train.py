@@ -326,7 +326,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             opt.step()
             step += 1
             seen += len(lengths)
-            loss_sum += float(loss) * len(lengths)
+            loss_sum += loss.item() * len(lengths)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", best_cer=f"{best:.4f}" if best < math.inf else "-")
         train_secs = time.time() - t0
         record = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "lines_per_s": seen * world / train_secs, "bf16": bf16,
