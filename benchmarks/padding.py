@@ -1,8 +1,10 @@
 """How blank padding after a line changes what the model reads (ONNX Runtime, greedy).
 
-Training pads each line of a batch with blank columns up to the widest line; the backward
-LSTM reads that padding before the line. Reading pads only to a multiple of the width factor.
-This prints the CER of the testset_t lines with `--tails` blank columns appended.
+Models trained before htr.model.BiLSTM (the shipped one of 25 Nov included) saw each line of
+a batch padded with blank columns up to the widest line, read by the backward LSTM before the
+line, while reading pads only to a multiple of the width factor. This prints the CER of the
+testset_t lines with `--tails` blank columns appended to each line's own image (for a model
+trained with the padding masked, how much trailing blank still matters).
 
     python benchmarks/padding.py --tails 0 80 320
 """

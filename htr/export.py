@@ -12,7 +12,7 @@ def export(model_dir: str | Path, out: str | Path) -> Path:
     model, config = load_model(model_dir)
     h = config["preprocess"]["height"]
     dummy = torch.zeros(2, 1, h, 16 * config["width_factor"])
-    frames = torch.tensor([16, 9])
+    frames = torch.tensor([16, 9])   # two lines of different lengths: frames is traced as data
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     torch.onnx.export(model, (dummy, frames), str(tmp), input_names=["image", "frames"], output_names=["logprobs"],

@@ -158,7 +158,7 @@ def prepare(image: np.ndarray, cfg: Preprocess) -> np.ndarray:
     return cv2.resize(x, (new_w, cfg.height), interpolation=interp)
 
 
-def batch(images: list[np.ndarray], factor: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def batch(images: list[np.ndarray], factor: int) -> tuple[np.ndarray, np.ndarray]:
     """Pad prepared images on the right to one width, a multiple of the model's width factor:
     (N,1,H,W), and per image the number of output frames its own columns make (the last one
     possibly partly padding)."""
