@@ -12,7 +12,7 @@ import onnxruntime as ort
 from htr.charset import Charset
 from htr.decoding import Decoded, decode
 from htr.page import Line, Word
-from htr.preprocess import Preprocess, batch, normalize_contrast
+from htr.preprocess import Preprocess, batch, drop_cut_lines, normalize_contrast
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
 BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
@@ -35,8 +35,10 @@ class Recognizer:
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        # Models exported before htr.model.BiLSTM take the image only.
-        self.takes_frames = "frames" in {i.name for i in self.session.get_inputs()}
+        if "frames" not in {i.name for i in self.session.get_inputs()}:
+            # Exported before htr.model.BiLSTM: the weights still load, the ONNX graph is stale.
+            raise ValueError(f"{onnx_path} takes no line lengths (exported by an older htr); "
+                             f"export it again: htr export --model {model_dir} -o {onnx_path}")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Recognizer":
@@ -53,8 +55,7 @@ class Recognizer:
         for s in range(0, len(order), BATCH):
             idx = order[s:s + BATCH]
             x, frames = batch([prepared[i] for i in idx], self.factor)
-            feed = {"image": x, "frames": frames} if self.takes_frames else {"image": x}
-            y = self.session.run(None, feed)[0]  # T, N, C
+            y = self.session.run(None, {"image": x, "frames": frames})[0]  # T, N, C
             for k, i in enumerate(idx):
                 out[i] = y[: frames[k], k]
         return out  # type: ignore[return-value]
@@ -81,7 +82,7 @@ class Recognizer:
 
 
 def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
-    x = normalize_contrast(image)
+    x = drop_cut_lines(normalize_contrast(image))
     rows = np.flatnonzero((x > 0.25).any(axis=1))
     cols = np.flatnonzero((x > 0.25).any(axis=0))
     if len(rows) == 0:

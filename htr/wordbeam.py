@@ -170,7 +170,7 @@ def _dictionary(directory: str) -> Dictionary:
 
 def wordbeam(logprobs: np.ndarray, charset: Charset, lm: str | os.PathLike | None = None,
              mode: str = "forecast", width: int = 32, lm_weight: float = 0.5,
-             oov_score: float = -7.0, word_score: float = 0.0, prune: float = 1e-3) -> Decoded:
+             oov_score: float = -10.0, word_score: float = 0.0, prune: float = 1e-3) -> Decoded:
     """Word beam search with the dictionary and bigrams of the model in `lm` (default: shipped).
     Scores are natural logs: lm_weight scales ln P(word | previous), oov_score is added per
     word outside the dictionary, word_score per word. The defaults were tuned on IAM-OnDB

@@ -1,5 +1,6 @@
 """Preprocessing on real lines: the core-zone normalization gives letters one size whatever
-else is on the line, and a drifting baseline is levelled."""
+else is on the line, a drifting baseline is levelled, and cut-off neighbouring lines at the
+edges of a crop are left out."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
-from htr.preprocess import Preprocess, core_zone, deskew, normalize_contrast, prepare
+from htr.preprocess import Preprocess, core_zone, crop_to_ink, deskew, drop_cut_lines, normalize_contrast, prepare
 
 CORE = Preprocess(height=40, max_width=4096, core=0.34)
 BOX = Preprocess(height=40, max_width=4096)
@@ -47,6 +48,41 @@ def test_core_zone_is_the_x_height_band(lines):
         out = prepare(ink.render(strokes, ink.InkStyle(height=0, scale=0.1)), CORE)
         assert out.shape[0] == CORE.height and out.dtype == np.float32 and out.max() > 0.5
         assert out.shape[1] / 4 >= 2 * len(text), text
+
+
+def _stack(*parts: np.ndarray) -> np.ndarray:
+    """Images one above the other, left-aligned on white paper."""
+    out = np.full((sum(p.shape[0] for p in parts), max(p.shape[1] for p in parts)), 255, np.uint8)
+    y = 0
+    for p in parts:
+        out[y:y + p.shape[0], :p.shape[1]] = p
+        y += p.shape[0]
+    return out
+
+
+def test_cut_off_neighbouring_lines_at_the_edges_are_left_out(lines):
+    """A crop of one real line that also holds the bottom of the line above and the top of the
+    line below (as scanned form fields do) prepares like the line alone; without the slivers
+    removed the core zone would lock onto them."""
+    style = ink.InkStyle(height=0, scale=0.1)
+    above, line, below = (ink.render(lines[k][0], style) for k in (1, 0, 2))
+    gap = np.full((12, line.shape[1]), 255, np.uint8)
+    crop = _stack(above[-above.shape[0] // 3:], gap, line, gap, below[:below.shape[0] // 3])
+    alone = _stack(np.full((above.shape[0] // 3, 1), 255, np.uint8), gap, line, gap,
+                   np.full((below.shape[0] // 3, 1), 255, np.uint8))
+    x = normalize_contrast(crop)
+    assert x[:3].max() > 0.5 and x[-3:].max() > 0.5               # the slivers are there...
+    assert np.array_equal(crop_to_ink(drop_cut_lines(x)), crop_to_ink(normalize_contrast(alone)))
+    assert np.array_equal(prepare(crop, CORE), prepare(alone, CORE))  # ...and read past
+
+
+def test_whole_lines_and_tight_crops_are_left_as_they_are(lines):
+    """No ink of a real line is taken for a cut-off neighbour, tightly cropped or not
+    (i dots and quote marks at the top edge included)."""
+    for strokes, text in lines:
+        x = normalize_contrast(ink.render(strokes, ink.InkStyle(height=0, scale=0.1)))
+        for image in (x, crop_to_ink(x, threshold=0.05)):
+            assert np.array_equal(drop_cut_lines(image), image), text
 
 
 def _rotated(strokes: list[np.ndarray], degrees: float) -> list[np.ndarray]:

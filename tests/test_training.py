@@ -147,6 +147,45 @@ def test_padding_does_not_reach_a_line_through_the_lstm():
         assert not torch.allclose(rnn(padded, torch.tensor([9, 9]))[:5, 0], alone[:, 0], atol=1e-3)
 
 
+def test_models_saved_before_bilstm_load_and_stale_onnx_is_a_clear_error(tiny_model, mini_iam_ondb, tmp_path):
+    """Weights saved with torch's bidirectional nn.LSTM load under BiLSTM's names and give the
+    same output; their old one-input ONNX file is refused with the command that renews it."""
+    import torch
+
+    from htr.export import export
+    from htr.preprocess import batch
+    from htr.recognizer import Recognizer
+
+    config = json.loads((tiny_model / "config.json").read_text())
+    state = load_file(str(tiny_model / "model.safetensors"))
+    n_in = state["rnn.fwd.0.weight_ih_l0"].shape[1]
+    old_rnn = torch.nn.LSTM(n_in, config["arch"]["rnn_hidden"], config["arch"]["rnn_layers"], bidirectional=True)
+    state = {k: v for k, v in state.items() if not k.startswith("rnn.")}
+    state.update({f"rnn.{k}": v.clone() for k, v in old_rnn.state_dict().items()})
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps(config))
+    save_file(state, str(old / "model.safetensors"))
+
+    model, _ = load_model(old)
+    x = torch.randn(7, 1, n_in)
+    with torch.no_grad():
+        assert torch.allclose(model.rnn(x, torch.tensor([7])), old_rnn.eval()(x)[0], atol=1e-5)
+
+    # A graph of the image only, as exported before line lengths were an input.
+    torch.onnx.export(model, (torch.zeros(1, 1, config["preprocess"]["height"], 64),), str(old / "model.onnx"),
+                      input_names=["image"], output_names=["logprobs"], opset_version=17, dynamo=False)
+    with pytest.raises(ValueError, match="htr export --model"):
+        Recognizer(old)
+    export(old, old / "model.onnx")
+    rec = Recognizer(old)
+    image = IamOnDB(mini_iam_ondb, "minival")[0].image
+    x, frames = batch([rec.pre(image)], rec.factor)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x), torch.from_numpy(frames))[:, 0].numpy()
+    assert np.allclose(rec.logprobs([image])[0], ref, atol=1e-3)
+
+
 def test_distributed_training_with_two_cpu_processes(mini_iam_ondb, tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
