@@ -4,7 +4,7 @@ The network runs once per line (ONNX Runtime, batched); every decoder then reads
 log-probabilities, so ms/line is the decoder's own CPU time on one core (process time, so that
 other work on the machine does not count; the network's wall time is printed apart). The table in README/docs comes from:
 
-    python benchmarks/decoders.py --split testset_t --limit 300 [--options JSON]
+    python benchmarks/decoders.py --split testset_t [--limit N] [--options JSON]
 
 `--tune` searches the language model weight and word score of `wordbeam` and `lm` instead,
 among the settings that keep 90% of the numbers and names greedy decoding read right; it
