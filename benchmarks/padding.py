@@ -1,6 +1,6 @@
 """How blank padding after a line changes what the model reads (ONNX Runtime, greedy).
 
-Models trained before htr.model.BiLSTM (the shipped one of 25 Nov included) saw each line of
+Models trained before htr.model.BiLSTM (the one shipped first on 25 Nov included) saw each line of
 a batch padded with blank columns up to the widest line, read by the backward LSTM before the
 line, while reading pads only to a multiple of the width factor. This prints the CER of the
 testset_t lines with `--tails` blank columns appended to each line's own image (for a model

@@ -2,12 +2,13 @@
 
 uint8 image (white paper, dark ink) -> float32 (height, width) ink map in [0, 1], where:
 1. contrast normalization maps the paper to 0 and the darkest ink to 1, whatever the scan's exposure;
-2. the image is cropped to its ink;
-3. deslanting removes the cursive slant (the shear that makes strokes most vertical);
-4. height normalization scales it to the model's input height, keeping the aspect ratio
+2. cut-off neighbouring lines at the top and bottom edges are erased (`drop_cut_lines`);
+3. the image is cropped to its ink;
+4. deslanting removes the cursive slant (the shear that makes strokes most vertical);
+5. height normalization scales it to the model's input height, keeping the aspect ratio
    (squeezed only if wider than `max_width`).
 
-With `core` set (models trained since the x-height measurement below), step 4 instead scales
+With `core` set (models trained since the x-height measurement below), step 5 instead scales
 the line so that its core zone (the x-height band between baseline and mean line, where most
 ink lies) is `core` times the input height, after straightening a skewed baseline. Scaling the
 whole ink box made letter size depend on the tallest ascender, a stray quote or a drifting
@@ -53,6 +54,11 @@ def normalize_contrast(image: np.ndarray) -> np.ndarray:
     return np.clip((paper - img) / (paper - ink), 0.0, 1.0)
 
 
+def ink_map(image: np.ndarray) -> np.ndarray:
+    """Steps 1 and 2 below: the float ink map every later step, and the reader's line box, use."""
+    return drop_cut_lines(normalize_contrast(image))
+
+
 def drop_cut_lines(x: np.ndarray) -> np.ndarray:
     """Erase the cut-off neighbouring lines of a line crop: bands of ink rows that touch the top
     or bottom edge, are parted from the rest by blank rows and run along a third of the line or
@@ -68,26 +74,33 @@ def drop_cut_lines(x: np.ndarray) -> np.ndarray:
     if len(bands) < 2:
         return x
     inner = [m for a, b, m in bands if a > 0 and b < x.shape[0]]
-    line = 3 * max(inner) if inner else max(m for _, _, m in bands)
+    keep_from = 3 * max(inner) if inner else max(m for _, _, m in bands)   # ink of an edge band kept
     cols = np.flatnonzero(on.any(axis=0))
     extent = cols[-1] - cols[0] + 1
     out = x.copy()
     for a, b, m in bands:
         band_cols = np.flatnonzero(on[a:b].any(axis=0))
-        if (a == 0 or b == x.shape[0]) and m < line and band_cols[-1] - band_cols[0] + 1 >= extent / 3:
+        if (a == 0 or b == x.shape[0]) and m < keep_from and band_cols[-1] - band_cols[0] + 1 >= extent / 3:
             out[a:b] = 0
     return out
 
 
-def crop_to_ink(x: np.ndarray, threshold: float = 0.25) -> np.ndarray:
+def ink_box(x: np.ndarray, threshold: float = 0.25) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the ink of an ink map, or None when there is none."""
     rows = np.flatnonzero((x > threshold).any(axis=1))
     cols = np.flatnonzero((x > threshold).any(axis=0))
     if len(rows) == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def crop_to_ink(x: np.ndarray, threshold: float = 0.25) -> np.ndarray:
+    box = ink_box(x, threshold)
+    if box is None:
         return x[:0, :0]
-    pad = max(1, (rows[-1] - rows[0]) // 25)
-    r0, r1 = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, x.shape[0])
-    c0, c1 = max(cols[0] - pad, 0), min(cols[-1] + pad + 1, x.shape[1])
-    return x[r0:r1, c0:c1]
+    c0, r0, c1, r1 = box
+    pad = max(1, (r1 - 1 - r0) // 25)
+    return x[max(r0 - pad, 0):min(r1 + pad, x.shape[0]), max(c0 - pad, 0):min(c1 + pad, x.shape[1])]
 
 
 def _shear(x: np.ndarray, s: float) -> np.ndarray:
@@ -171,7 +184,12 @@ def _fit_core(x: np.ndarray, cfg: Preprocess) -> np.ndarray:
 
 
 def prepare(image: np.ndarray, cfg: Preprocess) -> np.ndarray:
-    x = crop_to_ink(drop_cut_lines(normalize_contrast(image)))
+    return prepare_ink(ink_map(image), cfg)
+
+
+def prepare_ink(ink: np.ndarray, cfg: Preprocess) -> np.ndarray:
+    """Steps 3-5 on an ink map from `ink_map` (a reader that also needs the map makes it once)."""
+    x = crop_to_ink(ink)
     if x.size == 0 or min(x.shape) < 2:
         return np.zeros((cfg.height, cfg.height // 2), np.float32)  # nothing written: a short blank
     if cfg.deslant:

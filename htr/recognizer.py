@@ -12,7 +12,7 @@ import onnxruntime as ort
 from htr.charset import Charset
 from htr.decoding import Decoded, decode
 from htr.page import Line, Word
-from htr.preprocess import Preprocess, batch, drop_cut_lines, normalize_contrast
+from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
 BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
@@ -62,16 +62,16 @@ class Recognizer:
 
     def read_lines(self, images: list[np.ndarray], decoder: str = "greedy", **options) -> list[Line]:
         """Recognize each image as one line; word boxes are placed from the CTC frames."""
+        maps = [ink_map(im) for im in images]
         lines = []
-        for image, lp in zip(images, self.logprobs(images)):
+        for ink, lp in zip(maps, self.logprobs_prepared([prepare_ink(m, self.pre) for m in maps])):
             d = decode(lp, self.charset, decoder, **options)
-            lines.append(self._to_line(d, image, lp.shape[0]))
+            lines.append(self._to_line(d, ink, lp.shape[0]))
         return lines
 
-    def _to_line(self, d: Decoded, image: np.ndarray, frames: int) -> Line:
+    def _to_line(self, d: Decoded, ink: np.ndarray, frames: int) -> Line:
         """Map frames back to image columns: the prepared image is the ink crop, deslanted and scaled."""
-        h, w = image.shape
-        x0, y0, x1, y1 = _ink_box(image)
+        x0, y0, x1, y1 = ink_box(ink) or (0, 0, ink.shape[1], ink.shape[0])
         scale = (x1 - x0) / max(frames, 1)
         words = []
         for wd in d.words:
@@ -79,15 +79,6 @@ class Recognizer:
             b = int(x0 + (wd.end + 1) * scale + scale)
             words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(wd.confidence, 4)))
         return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
-
-
-def _ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
-    x = drop_cut_lines(normalize_contrast(image))
-    rows = np.flatnonzero((x > 0.25).any(axis=1))
-    cols = np.flatnonzero((x > 0.25).any(axis=0))
-    if len(rows) == 0:
-        return 0, 0, image.shape[1], image.shape[0]
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 @lru_cache(maxsize=4)
