@@ -305,22 +305,33 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     def minutes() -> float:  # training time so far, across resumes
         return minutes0 + (time.time() - t_start) / 60
 
+    def run_progress() -> float:  # what the learning rate schedule follows, 0 to 1
+        progress = step / total_steps
+        return max(progress, minutes() / cfg.max_minutes) if cfg.max_minutes else progress
+
+    progress0 = run_progress()
+
+    def run_eta() -> str:  # the whole run's time left: it ends when progress reaches 1
+        progress = run_progress()
+        if progress <= progress0:
+            return ""
+        left = (time.time() - t_start) * (1 - progress) / (progress - progress0)
+        return f", run ends in {int(left // 3600)}:{int(left % 3600 // 60):02d}h"
+
     for epoch in range(start_epoch, cfg.epochs):
         train_data.epoch = epoch
         if world > 1:
             train_loader.sampler.set_epoch(epoch)
         model.train()
         t0, seen, loss_sum = time.time(), 0, 0.0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False,
-                   dynamic_ncols=True)
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}{run_eta()}", disable=rank != 0,
+                   leave=False, dynamic_ncols=True)
         for x, lengths, targets, target_lengths, _ in bar:
             loss = ctc_loss(ddp, ctc, (x, lengths, targets, target_lengths), device, bf16)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            progress = step / total_steps
-            if cfg.max_minutes:
-                progress = max(progress, minutes() / cfg.max_minutes)
+            progress = run_progress()
             for group in opt.param_groups:
                 group["lr"] = learning_rate(progress, cfg.lr)
             opt.step()

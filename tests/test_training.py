@@ -26,7 +26,7 @@ def _cfg(root: Path, out: Path, **kw) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
-def test_tiny_model_overfits_real_lines(mini_iam_ondb, tmp_path):
+def test_tiny_model_overfits_real_lines(mini_iam_ondb, tmp_path, capsys):
     """A handful of real lines, no augmentation: the model must learn them exactly (CER 0)."""
     split = (mini_iam_ondb / "mini.txt").read_text().split()[0]
     (mini_iam_ondb / "one.txt").write_text(split + "\n")
@@ -42,6 +42,9 @@ def test_tiny_model_overfits_real_lines(mini_iam_ondb, tmp_path):
     assert history[0]["val_cer"] > 0.5  # it really learned, it did not start there
     for name in ("config.json", "model.safetensors", "model.onnx", "curves.png"):
         assert (tmp_path / "m" / name).stat().st_size > 0
+    # The progress bar: time left for the whole run, loss, best CER so far.
+    err = capsys.readouterr().err
+    assert "epoch 2/80, run ends in 0:0" in err and "loss=" in err and "best_cer=" in err
 
 
 def test_killed_run_resumes_from_checkpoint(mini_iam_ondb, tmp_path):
