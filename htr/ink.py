@@ -62,6 +62,32 @@ def fit_scale(strokes: Strokes, style: InkStyle) -> float:
     return inner / max(y1 - y0, 1e-6)
 
 
+def vary_writing(strokes: Strokes, rng: np.random.Generator) -> Strokes:
+    """The same line as another writer might have drawn it, changed before the pen draws it.
+
+    The line is cut into stretches about as long as its ink is high (a word or part of one);
+    each stretch is made narrower or wider, leans its own way and sits a little higher or
+    lower, with smooth transitions between them. Unlike warping the drawn image, this keeps
+    the pen's width, and unlike one shear per line, deslanting cannot undo it. It stretches the
+    few writers of a training set: the shipped model reads its own training lines much better
+    than new writers' (docs/model.md)."""
+    x0, y0, x1, y1 = ink_bbox(strokes)
+    h = max(y1 - y0, 1e-6)
+    n = max(int(round((x1 - x0) / h)), 1)
+    knots = np.linspace(x0, x1, n + 1)
+    moved = x0 + np.concatenate([[0.0], np.cumsum(np.diff(knots) * rng.uniform(0.88, 1.2, n))])
+    slant = rng.normal(rng.uniform(-0.2, 0.2), 0.08, n + 1)     # x shift per unit of height above the middle
+    lift = rng.normal(0.0, 0.04 * h, n + 1)
+    middle = (y0 + y1) / 2
+    out = []
+    for s in strokes:
+        x, y = s[:, 0], s[:, 1]
+        nx = np.interp(x, knots, moved) + np.interp(x, knots, slant) * (middle - y)
+        ny = y + np.interp(x, knots, lift)
+        out.append(np.column_stack([nx, ny, s[:, 2:]]).astype(s.dtype))
+    return out
+
+
 def render(strokes: Strokes, style: InkStyle | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
     """Draw strokes into a uint8 image cropped to the ink with a margin."""
     style = style or InkStyle()

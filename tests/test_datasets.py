@@ -115,6 +115,33 @@ def test_ink_pen_width_grows_with_every_pixel(small_iam_ondb):
     assert varying.shape[0] == 64 and 0.6 < (255 - varying.astype(float)).sum() / mass[2.5] < 1.4
 
 
+def test_vary_writing_reshapes_a_real_line_only_in_training(small_iam_ondb):
+    """Another writer's version of a line: same strokes and pen times, words stretched, leaning
+    and lifted differently, the left-to-right order kept; validation samples stay as written."""
+    from htr import ink
+    strokes = IamOnDB(small_iam_ondb, "forms").strokes(0)
+    varied = ink.vary_writing(strokes, np.random.default_rng(1))
+    assert [s.shape for s in varied] == [s.shape for s in strokes]
+    assert all(np.array_equal(a[:, 2], b[:, 2]) for a, b in zip(varied, strokes))
+    x0, y0, x1, y1 = ink.ink_bbox(strokes)
+    moved = np.concatenate([np.abs(a[:, :2] - b[:, :2]).max(axis=0) for a, b in zip(varied, strokes)])
+    assert moved.max() > 0.05 * (y1 - y0)  # visibly changed
+    assert not np.array_equal(varied[0], ink.vary_writing(strokes, np.random.default_rng(2))[0])
+    # Stroke starts keep their left-to-right order where they are far apart (a word or more).
+    starts = np.array([s[0, 0] for s in strokes])
+    new_starts = np.array([s[0, 0] for s in varied])
+    far = np.abs(starts[:, None] - starts[None, :]) > (y1 - y0)
+    assert (np.sign(starts[:, None] - starts[None, :]) == np.sign(new_starts[:, None] - new_starts[None, :]))[far].all()
+    new_width = ink.ink_bbox(varied)[2] - ink.ink_bbox(varied)[0]
+    assert 0.8 < new_width / (x1 - x0) < 1.3
+
+    data = IamOnDB(small_iam_ondb, "forms", vary="1")
+    assert data.vary and not IamOnDB(small_iam_ondb, "forms").vary
+    assert np.array_equal(data.sample(0, None).image, IamOnDB(small_iam_ondb, "forms").sample(0, None).image)
+    a, b = data.sample(0, np.random.default_rng(3)).image, data.sample(0, np.random.default_rng(3)).image
+    assert np.array_equal(a, b) and a.shape[0] == 64
+
+
 # -- IAM-OnDB words ---------------------------------------------------------------------------
 def test_clusters_group_overlapping_strokes_and_measure_gaps():
     def box(x0, x1):

@@ -106,13 +106,17 @@ class IamOnDB(Dataset):
     """Text lines of IAM-OnDB, rendered from their strokes on demand."""
     name = "iam-ondb"
 
-    def __init__(self, root: str | os.PathLike, split: str = "trainset", height: int = 64, forms: str = ""):
+    def __init__(self, root: str | os.PathLike, split: str = "trainset", height: int = 64, forms: str = "",
+                 vary: bool | str = False):
         """`forms="A:B"` keeps the split list's forms A to B-1 (Python slice; either end may be
-        left out), e.g. to train on most of testset_v and tune decoders on the rest."""
+        left out), e.g. to train on most of testset_v and tune decoders on the rest.
+        `vary=1`: in training, each line's strokes are also reshaped as another writer might
+        have drawn them (`htr.ink.vary_writing`)."""
         super().__init__()
         self.root = Path(root)
         self.split = split
         self.height = height
+        self.vary = str(vary).lower() in ("1", "true", "yes")
         self.forms = read_split(self.root, split)
         self._strokes: list[list[np.ndarray]] = []
         self._load()
@@ -225,5 +229,7 @@ class IamOnDB(Dataset):
         return self._strokes[i]
 
     def sample(self, i: int, rng: np.random.Generator | None) -> Sample:
-        style = ink.random_style(rng, self.height) if rng is not None else ink.InkStyle(height=self.height)
-        return Sample(ink.render(self._strokes[i], style, rng), self.labels[i], self.ids[i])
+        if rng is None:
+            return Sample(ink.render(self._strokes[i], ink.InkStyle(height=self.height)), self.labels[i], self.ids[i])
+        strokes = ink.vary_writing(self._strokes[i], rng) if self.vary else self._strokes[i]
+        return Sample(ink.render(strokes, ink.random_style(rng, self.height), rng), self.labels[i], self.ids[i])
