@@ -359,7 +359,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             plot_curves(history, out / "curves.png")
             tqdm.write(f"epoch {epoch + 1}: loss {record['loss']:.3f}  val CER {record['val_cer']:.4f}  "
                        f"WER {record['val_wer']:.4f}  {record['lines_per_s']:.0f} lines/s"
-                       + ("  *" if improved else ""))
+                       + ("  *" if improved else "") + run_eta())
         stop = torch.tensor([bad_epochs >= cfg.patience or best == 0.0 or  # nothing left to gain
                              (cfg.max_minutes and minutes() >= cfg.max_minutes)], dtype=torch.int)
         if world > 1:
