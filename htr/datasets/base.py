@@ -23,6 +23,11 @@ class Sample(NamedTuple):
     id: str
 
 
+def as_bool(value: bool | str) -> bool:
+    """A yes/no dataset option: options arrive from specs as text ("1", "true", "yes")."""
+    return str(value).lower() in ("1", "true", "yes")
+
+
 class DatasetError(ValueError):
     """The dataset as a whole cannot be used (missing files, corrupt archive, bad split list)."""
 

@@ -19,7 +19,7 @@ import os
 import re
 from pathlib import Path
 
-from htr.datasets.base import DatasetError, log
+from htr.datasets.base import DatasetError, as_bool, log
 from htr.datasets.images import ImageFiles
 
 # Images shipped broken in the official distribution (they decode to nothing usable).
@@ -68,7 +68,7 @@ class IamOffline(ImageFiles):
         if level not in LEVELS:
             raise DatasetError(f"iam-offline: level must be words or lines, not {level!r}")
         self.root, self.level = Path(root), level
-        ok_only = str(ok_only).lower() in ("1", "true", "yes")
+        ok_only = as_bool(ok_only)
         images = self.root / level
         if not images.is_dir():
             raise DatasetError(f"iam-offline: image folder {images} not found (extract {level}.tgz into {self.root})")

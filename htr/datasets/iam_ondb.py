@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from htr import ink
-from htr.datasets.base import Dataset, DatasetError, Sample
+from htr.datasets.base import Dataset, DatasetError, Sample, as_bool
 
 _POINT = re.compile(rb'<Point\s+x="(-?[\d.]+)"\s+y="(-?[\d.]+)"\s+time="(-?[\d.]+)"')
 _STROKE = re.compile(rb"<Stroke\b[^>]*?(/?)>(.*?)(?:</Stroke>|(?=<Stroke\b)|$)", re.S)
@@ -116,7 +116,7 @@ class IamOnDB(Dataset):
         self.root = Path(root)
         self.split = split
         self.height = height
-        self.vary = str(vary).lower() in ("1", "true", "yes")
+        self.vary = as_bool(vary)
         self.forms = read_split(self.root, split)
         self._strokes: list[list[np.ndarray]] = []
         self._load()
@@ -229,7 +229,8 @@ class IamOnDB(Dataset):
         return self._strokes[i]
 
     def sample(self, i: int, rng: np.random.Generator | None) -> Sample:
-        if rng is None:
-            return Sample(ink.render(self._strokes[i], ink.InkStyle(height=self.height)), self.labels[i], self.ids[i])
-        strokes = ink.vary_writing(self._strokes[i], rng) if self.vary else self._strokes[i]
-        return Sample(ink.render(strokes, ink.random_style(rng, self.height), rng), self.labels[i], self.ids[i])
+        strokes, style = self._strokes[i], ink.InkStyle(height=self.height)
+        if rng is not None:  # training: another writer's shape (vary=1), then a random pen
+            strokes = ink.vary_writing(strokes, rng) if self.vary else strokes
+            style = ink.random_style(rng, self.height)
+        return Sample(ink.render(strokes, style, rng), self.labels[i], self.ids[i])

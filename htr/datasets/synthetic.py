@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from htr.datasets.base import Dataset, DatasetError, Sample
+from htr.datasets.base import Dataset, DatasetError, Sample, as_bool
 
 FONT_SUFFIXES = {".ttf", ".otf"}
 # Fonts of ../shared/data/fonts that do not look like handwriting on paper (seen on a contact sheet).
@@ -90,7 +90,7 @@ class Synthetic(Dataset):
                 self.font_paths.append(p)
         if not self.font_paths:
             raise DatasetError(f"synthetic: no .ttf/.otf fonts in {fonts}")
-        words = str(words).lower() in ("1", "true", "yes")
+        words = as_bool(words)
         extra = []
         if text:
             extra = [t.strip() for t in Path(text).read_text(encoding="utf-8").splitlines() if t.strip()]
