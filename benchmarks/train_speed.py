@@ -21,12 +21,14 @@ from torch.utils.data import DataLoader
 
 from htr.charset import Charset
 from htr.cli.train import with_tcmalloc
+from htr.ngrams import NgramUnits, WithNgramHeads, parse as parse_ngrams
 from htr.preprocess import Preprocess
-from htr.train import (Lines, SimilarLengthBatches, build_model, collate, ctc_loss, model_config,
-                       open_training_data, use_bf16)
+from htr.train import (Lines, SimilarLengthBatches, build_model, channels_last, collate, ctc_loss,
+                       model_config, open_training_data, use_bf16)
 
 
-def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, precision: str) -> dict:
+def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, precision: str, layout: str,
+            ngrams: str) -> dict:
     charset = Charset()
     config = model_config(preset, charset)
     data = Lines(open_training_data([f"iam-ondb:root={root},split=trainset"], charset, 64), charset,
@@ -34,15 +36,19 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, p
     factor = config["width_factor"]
     loader = DataLoader(data, batch_sampler=SimilarLengthBatches(data, batch_size, seed=0), num_workers=workers,
                         collate_fn=lambda b: collate(b, factor))
-    model = build_model(config).train()
+    bf16 = use_bf16(precision, "cpu")
+    nhwc = channels_last(bf16) if layout == "auto" else layout == "nhwc"
+    model = build_model(config, nhwc).train()
+    if ngrams:  # htr train --ngrams: the same heads, units from the same labels
+        units = [NgramUnits.from_labels(n, data.datasets[0].labels, charset) for n in parse_ngrams(ngrams)]
+        model = WithNgramHeads(model, units).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     ctc = torch.nn.CTCLoss(zero_infinity=True)
-    bf16 = use_bf16(precision, "cpu")
     warmup, seen, t0 = 3, 0, 0.0
-    for k, (x, lengths, targets, target_lengths, _) in enumerate(loader):
+    for k, (x, lengths, targets, target_lengths, texts) in enumerate(loader):
         if k == warmup:
             t0, seen = time.perf_counter(), 0
-        loss = ctc_loss(model, ctc, (x, lengths, targets, target_lengths), "cpu", bf16)
+        loss = ctc_loss(model, ctc, (x, lengths, targets, target_lengths), "cpu", bf16, texts)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -52,7 +58,7 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, p
     secs = time.perf_counter() - t0
     return {"preset": preset, "lines_per_s": round(seen / secs, 1), "steps": steps, "batch_size": batch_size,
             "threads": torch.get_num_threads(), "malloc": os.environ.get("HTR_MALLOC", "system"),
-            "bf16": bf16,
+            "bf16": bf16, "layout": "nhwc" if nhwc else "nchw", "ngrams": ngrams,
             "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
 
 
@@ -64,10 +70,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--layout", default="auto", choices=["auto", "nchw", "nhwc"],
+                   help="the convolutions' memory layout (auto: what htr train uses)")
+    p.add_argument("--ngrams", default="", help="with htr train's --ngrams heads, e.g. 2,3")
     args = p.parse_args()
     with_tcmalloc()
     for preset in args.presets:
-        print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers, args.precision)), flush=True)
+        print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers, args.precision,
+                                 args.layout, args.ngrams)), flush=True)
 
 
 if __name__ == "__main__":

@@ -79,13 +79,17 @@ class CRNN(nn.Module):
     def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """(N, 1, H, W) ink maps, and per image its width in frames (None: all of W) ->
         (T, N, C) log-probabilities, T = W / width_factor."""
+        return self.head(self.dropout(self.features(x, frames))).log_softmax(-1)
+
+    def features(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """The BiLSTM's output, (T, N, 2 * rnn_hidden): what the head reads (and, in training,
+        the n-gram heads of htr/ngrams.py)."""
         f = self.cnn(x)                                   # N, C, h, T
         n, c, h, t = f.shape
         f = f.reshape(n, c * h, t).permute(2, 0, 1)       # T, N, C*h
         if frames is None:
             frames = torch.full((n,), t, dtype=torch.long, device=x.device)
-        f = self.rnn(self.dropout(f), frames)
-        return self.head(self.dropout(f)).log_softmax(-1)
+        return self.rnn(self.dropout(f), frames)
 
 
 class BiLSTM(nn.Module):

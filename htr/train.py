@@ -35,6 +35,7 @@ from htr.datasets import Dataset, open_dataset, parse_spec
 from htr.decoding import greedy
 from htr.metrics import cer, wer
 from htr.model import CRNN, PRESETS, from_bidirectional, width_factor
+from htr.ngrams import WEIGHT as NGRAM_WEIGHT, NgramUnits, WithNgramHeads, parse as parse_ngrams
 from htr.preprocess import Preprocess, batch
 
 log = logging.getLogger("htr.train")
@@ -58,6 +59,7 @@ class TrainConfig:
     max_minutes: float = 0.0                         # stop after this many minutes (0: no limit)
     init: str = ""                                   # start from the weights of another model directory
     precision: str = "auto"                          # fp32, bf16, or auto: bf16 where the hardware has it
+    ngrams: str = ""                                 # training-only n-gram heads, e.g. "2,3" (htr/ngrams.py)
 
 
 # ---------------------------------------------------------------------------------------
@@ -78,11 +80,19 @@ def model_config(preset: str, charset: Charset) -> dict:
             "preprocess": pre.to_dict(), "width_factor": width_factor(arch)}
 
 
-def build_model(config: dict) -> CRNN:
+def build_model(config: dict, channels_last: bool = False) -> CRNN:
     arch = {**config["arch"], "convs": [(c, k, tuple(p)) for c, k, p in config["arch"]["convs"]]}
-    # Channels-last (NHWC) tensors: oneDNN's pooling and batch norm are much faster in it than in
-    # torch's default NCHW; base trains at 63.3 instead of 54.1 lines/s (benchmarks/train_speed.py).
-    return CRNN(arch, len(Charset(config["charset"]))).to(memory_format=torch.channels_last)
+    model = CRNN(arch, len(Charset(config["charset"])))
+    return model.to(memory_format=torch.channels_last) if channels_last else model
+
+
+def channels_last(bf16: bool) -> bool:
+    """The convolutions' memory layout for training (benchmarks/train_speed.py --layout).
+
+    Channels-last (NHWC) under bf16 autocast: there oneDNN's max pooling and batch norm are much
+    slower in torch's default NCHW (base: 63.3 instead of 54.1 lines/s on an AVX512-BF16 CPU).
+    In float32 on an AVX2-only CPU NCHW is the faster one (13.1 instead of 11.9 lines/s)."""
+    return bf16
 
 
 def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
@@ -234,13 +244,22 @@ def use_bf16(precision: str, device: str) -> bool:
         return False
 
 
-def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device: str, bf16: bool) -> torch.Tensor:
+def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device: str, bf16: bool,
+             texts: list[str] = ()) -> torch.Tensor:
     """The CTC loss of one collated batch (images, frames, targets, target lengths); the
-    forward pass under bf16 autocast if asked, the loss always in float32."""
+    forward pass under bf16 autocast if asked, the loss always in float32. A model with n-gram
+    heads (htr/ngrams.py) adds their losses, from the batch's `texts`."""
     x, lengths, targets, target_lengths = batch
+    frames = lengths.to(device)
     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-        logp = model(x.to(device, non_blocking=True), lengths.to(device))
-    return ctc(logp.float(), targets.to(device), lengths.to(device), target_lengths.to(device))
+        out = model(x.to(device, non_blocking=True), frames)
+    if isinstance(out, torch.Tensor):
+        return ctc(out.float(), targets.to(device), frames, target_lengths.to(device))
+    heads = getattr(model, "module", model)   # inside DistributedDataParallel or not
+    loss = ctc(out[0].float(), targets.to(device), frames, target_lengths.to(device))
+    for logp, (t, t_lengths) in zip(out[1:], heads.targets(texts)):
+        loss = loss + NGRAM_WEIGHT * ctc(logp.float(), t.to(device), frames, t_lengths.to(device))
+    return loss
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
@@ -278,19 +297,26 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         return DataLoader(data, batch_size=bs, sampler=sampler, drop_last=shuffle, **common)
 
     train_loader, val_loader = loader(train_data, True, cfg.batch_size), loader(val_data, False, 64)
-    model = build_model(config).to(device)
+    bf16 = use_bf16(cfg.precision, device)
+    model = build_model(config, channels_last(bf16)).to(device)
     if cfg.init:
         load_weights(model, Path(cfg.init) / "model.safetensors", config)
-    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    net: torch.nn.Module = model   # what trains: the model, with n-gram heads if asked
+    if cfg.ngrams:
+        labels = [t for d, _ in train_sets for t in d.labels]
+        units = [NgramUnits.from_labels(n, labels, charset) for n in parse_ngrams(cfg.ngrams)]
+        net = WithNgramHeads(model, units).to(device)
+    ddp = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = max(cfg.epochs * len(train_loader), 1)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    bf16 = use_bf16(cfg.precision, device)
     history: list[dict] = []
     start_epoch, best, bad_epochs, step, minutes0 = 0, math.inf, 0, 0, 0.0
     if resume:
         ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
         model.load_state_dict(ck["model"])
+        if cfg.ngrams:
+            net.heads.load_state_dict(ck["heads"])
         opt.load_state_dict(ck["optimizer"])
         start_epoch, best, bad_epochs = ck["epoch"], ck["best"], ck["bad_epochs"]
         step, minutes0 = ck["step"], ck["minutes"]
@@ -326,11 +352,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         t0, seen, loss_sum = time.time(), 0, 0.0
         bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}{run_eta()}", disable=rank != 0,
                    leave=False, dynamic_ncols=True)
-        for x, lengths, targets, target_lengths, _ in bar:
-            loss = ctc_loss(ddp, ctc, (x, lengths, targets, target_lengths), device, bf16)
+        for x, lengths, targets, target_lengths, texts in bar:
+            loss = ctc_loss(ddp, ctc, (x, lengths, targets, target_lengths), device, bf16, texts)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             progress = run_progress()
             for group in opt.param_groups:
                 group["lr"] = learning_rate(progress, cfg.lr)
@@ -354,6 +380,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 bad_epochs += 1
             ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1, "best": best,
                   "bad_epochs": bad_epochs, "step": step, "minutes": minutes()}
+            if cfg.ngrams:
+                ck["heads"] = net.heads.state_dict()
             atomic_write(out / "checkpoint.pt", lambda p: torch.save(ck, p))
             atomic_write(out / "metrics.jsonl", lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in history)))
             plot_curves(history, out / "curves.png")

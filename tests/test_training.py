@@ -219,3 +219,35 @@ def test_precision_choices():
     assert isinstance(use_bf16("auto", "cpu"), bool)
     with pytest.raises(ValueError, match="unknown precision"):
         use_bf16("fp16", "cpu")
+
+
+def test_ngram_heads_train_resume_and_leave_the_saved_model_plain(mini_iam_ondb, tmp_path):
+    """--ngrams adds training-only heads: their units spell every real label back, a resumed run
+    gets them from the checkpoint, and what is saved for reading is the plain model."""
+    import torch
+
+    from htr.ngrams import NgramUnits, parse
+
+    labels = IamOnDB(mini_iam_ondb, "mini").labels
+    units = NgramUnits.from_labels(2, labels, Charset(), size=50)
+    assert len(units.ngrams) == 50 and units.ngrams[0] in labels[0] + "".join(labels)
+    assert all(units.decode(units.encode(t)) == t for t in labels)
+    assert sum(len(units.encode(t)) for t in labels) < 0.8 * sum(len(t) for t in labels)  # bigrams are used
+    assert parse("2,3") == [2, 3] and parse("") == []
+    for bad in ("1", "2,2", "two"):
+        with pytest.raises(ValueError, match="--ngrams"):
+            parse(bad)
+
+    out = tmp_path / "ngrams"
+    train(_cfg(mini_iam_ondb, out, epochs=1, ngrams="2,3"))
+    heads = torch.load(out / "checkpoint.pt", weights_only=True)["heads"]
+    assert sorted(heads) == ["0.bias", "0.weight", "1.bias", "1.weight"]
+    assert not any(k.startswith(("heads", "model.")) for k in load_file(str(out / "model.safetensors")))
+    load_model(out)  # a plain CRNN reads it
+    settings = json.loads((out / "train.json").read_text())
+    (out / "train.json").write_text(json.dumps({**settings, "epochs": 2}))
+    train(TrainConfig(out=str(out), workers=0), resume=True)
+    epochs = [json.loads(x)["epoch"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2]
+    resumed = torch.load(out / "checkpoint.pt", weights_only=True)["heads"]
+    assert not torch.equal(resumed["0.weight"], heads["0.weight"])  # the heads went on training

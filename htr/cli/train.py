@@ -49,6 +49,8 @@ def register(sub) -> None:
     p.add_argument("--no-augment", action="store_true", help="train on clean images")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="forward pass in bfloat16 (auto: where the CPU or GPU has it)")
+    p.add_argument("--ngrams", default="",
+                   help="training-only n-gram heads, e.g. 2,3 (htr/ngrams.py; reading is unchanged)")
     p.add_argument("--resume", action="store_true", help="continue the killed run in --out from its checkpoint")
     p.set_defaults(func=run)
 
@@ -62,6 +64,7 @@ def run(args) -> int:
     cfg = TrainConfig(preset=args.preset, data=args.data, val=args.val, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, patience=args.patience, workers=args.workers,
                       seed=args.seed, val_limit=args.val_limit, max_minutes=args.max_minutes, init=args.init,
-                      augment=not args.no_augment, precision=args.precision)
+                      augment=not args.no_augment, precision=args.precision,
+                      ngrams=args.ngrams)
     print(json.dumps(train(cfg, resume=args.resume)))
     return 0
