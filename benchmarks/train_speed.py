@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from htr.charset import Charset
 from htr.cli.train import with_tcmalloc
-from htr.ngrams import NgramUnits, WithNgramHeads, parse as parse_ngrams
+from htr.ngrams import with_heads
 from htr.preprocess import Preprocess
 from htr.train import (Lines, SimilarLengthBatches, build_model, channels_last, collate, ctc_loss,
                        model_config, open_training_data, use_bf16)
@@ -38,10 +38,7 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, p
                         collate_fn=lambda b: collate(b, factor))
     bf16 = use_bf16(precision, "cpu")
     nhwc = channels_last(bf16) if layout == "auto" else layout == "nhwc"
-    model = build_model(config, nhwc).train()
-    if ngrams:  # htr train --ngrams: the same heads, units from the same labels
-        units = [NgramUnits.from_labels(n, data.datasets[0].labels, charset) for n in parse_ngrams(ngrams)]
-        model = WithNgramHeads(model, units).train()
+    model = with_heads(build_model(config, nhwc), ngrams, data.datasets[0].labels, charset).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     ctc = torch.nn.CTCLoss(zero_infinity=True)
     warmup, seen, t0 = 3, 0, 0.0

@@ -83,6 +83,13 @@ class WithNgramHeads(nn.Module):
         return out
 
 
+def with_heads(model: nn.Module, spec: str, labels: list[str], charset: Charset) -> nn.Module:
+    """What trains for `--ngrams spec`: the model itself, or the model with a head per n whose
+    units come from the training `labels`."""
+    ns = parse(spec)
+    return WithNgramHeads(model, [NgramUnits.from_labels(n, labels, charset) for n in ns]) if ns else model
+
+
 def parse(spec: str) -> list[int]:
     """"2,3" -> [2, 3]; "" -> []."""
     try:

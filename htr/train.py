@@ -35,7 +35,7 @@ from htr.datasets import Dataset, open_dataset, parse_spec
 from htr.decoding import greedy
 from htr.metrics import cer, wer
 from htr.model import CRNN, PRESETS, from_bidirectional, width_factor
-from htr.ngrams import WEIGHT as NGRAM_WEIGHT, NgramUnits, WithNgramHeads, parse as parse_ngrams
+from htr.ngrams import WEIGHT as NGRAM_WEIGHT, with_heads
 from htr.preprocess import Preprocess, batch
 
 log = logging.getLogger("htr.train")
@@ -253,12 +253,12 @@ def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device
     frames = lengths.to(device)
     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
         out = model(x.to(device, non_blocking=True), frames)
-    if isinstance(out, torch.Tensor):
-        return ctc(out.float(), targets.to(device), frames, target_lengths.to(device))
-    heads = getattr(model, "module", model)   # inside DistributedDataParallel or not
-    loss = ctc(out[0].float(), targets.to(device), frames, target_lengths.to(device))
-    for logp, (t, t_lengths) in zip(out[1:], heads.targets(texts)):
-        loss = loss + NGRAM_WEIGHT * ctc(logp.float(), t.to(device), frames, t_lengths.to(device))
+    outs = [out] if isinstance(out, torch.Tensor) else out
+    loss = ctc(outs[0].float(), targets.to(device), frames, target_lengths.to(device))
+    if len(outs) > 1:
+        heads = getattr(model, "module", model)   # inside DistributedDataParallel or not
+        for logp, (t, t_lengths) in zip(outs[1:], heads.targets(texts)):
+            loss = loss + NGRAM_WEIGHT * ctc(logp.float(), t.to(device), frames, t_lengths.to(device))
     return loss
 
 
@@ -301,11 +301,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(config, channels_last(bf16)).to(device)
     if cfg.init:
         load_weights(model, Path(cfg.init) / "model.safetensors", config)
-    net: torch.nn.Module = model   # what trains: the model, with n-gram heads if asked
-    if cfg.ngrams:
-        labels = [t for d, _ in train_sets for t in d.labels]
-        units = [NgramUnits.from_labels(n, labels, charset) for n in parse_ngrams(cfg.ngrams)]
-        net = WithNgramHeads(model, units).to(device)
+    # What trains: the model, with n-gram heads if asked.
+    net = with_heads(model, cfg.ngrams, [t for d, _ in train_sets for t in d.labels], charset).to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = max(cfg.epochs * len(train_loader), 1)
