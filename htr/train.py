@@ -335,11 +335,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     progress0 = run_progress()
 
     def run_eta() -> str:  # the whole run's time left: it ends when progress reaches 1
-        progress = run_progress()
-        if progress <= progress0:
-            return ""
-        left = (time.time() - t_start) * (1 - progress) / (progress - progress0)
-        return f", run ends in {int(left // 3600)}:{int(left % 3600 // 60):02d}h"
+        return time_left(time.time() - t_start, progress0, run_progress())
 
     for epoch in range(start_epoch, cfg.epochs):
         train_data.epoch = epoch
@@ -396,6 +392,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if world > 1:
         dist.destroy_process_group()
     return {"best_cer": best, "epochs": len(history), "out": str(out)}
+
+
+def time_left(elapsed: float, progress0: float, progress: float) -> str:
+    """", run ends in H:MMh" from the pace since this process started (progress0 to progress, in
+    `elapsed` seconds); "" before there is a pace to go by or once the run is over (the last
+    epoch may overshoot a --max-minutes budget)."""
+    if progress <= progress0 or progress >= 1:
+        return ""
+    left = elapsed * (1 - progress) / (progress - progress0)
+    return f", run ends in {int(left // 3600)}:{int(left % 3600 // 60):02d}h"
 
 
 def learning_rate(progress: float, peak: float, warmup: float = 0.1) -> float:

@@ -221,6 +221,14 @@ def test_precision_choices():
         use_bf16("fp16", "cpu")
 
 
+def test_time_left_follows_the_pace_and_is_never_negative():
+    from htr.train import time_left
+    assert time_left(600.0, 0.0, 0.25) == ", run ends in 0:30h"    # a quarter in 10 minutes
+    assert time_left(600.0, 0.5, 0.75) == ", run ends in 0:10h"    # resumed half-way
+    assert time_left(600.0, 0.5, 0.5) == ""                        # no pace yet
+    assert time_left(7000.0, 0.0, 1.03) == ""                      # the last epoch overshot the budget
+
+
 def test_ngram_heads_train_resume_and_leave_the_saved_model_plain(mini_iam_ondb, tmp_path):
     """--ngrams adds training-only heads: their units spell every real label back, a resumed run
     gets them from the checkpoint, and what is saved for reading is the plain model."""
