@@ -23,7 +23,7 @@ from torch import nn
 from htr.charset import Charset
 
 VOCAB = 1000   # n-grams per head
-WEIGHT = 0.5   # each head's CTC loss, relative to the character head's (not tuned)
+WEIGHT = 0.5   # each head's CTC loss per line, relative to the character head's (not tuned)
 
 
 class NgramUnits:

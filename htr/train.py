@@ -248,17 +248,25 @@ def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device
              texts: list[str] = ()) -> torch.Tensor:
     """The CTC loss of one collated batch (images, frames, targets, target lengths); the
     forward pass under bf16 autocast if asked, the loss always in float32. A model with n-gram
-    heads (htr/ngrams.py) adds their losses, from the batch's `texts`."""
+    heads (htr/ngrams.py) adds their losses, from the batch's `texts`.
+
+    `ctc` averages each line's loss per target unit. An n-gram head's units are about n
+    characters each, so its per-unit loss would weigh about n times its share against the
+    character head's; each line's n-gram losses are divided by its characters instead, so that
+    a head weighs `NGRAM_WEIGHT` of the character head per line."""
     x, lengths, targets, target_lengths = batch
     frames = lengths.to(device)
     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
         out = model(x.to(device, non_blocking=True), frames)
     outs = [out] if isinstance(out, torch.Tensor) else out
-    loss = ctc(outs[0].float(), targets.to(device), frames, target_lengths.to(device))
+    target_lengths = target_lengths.to(device)
+    loss = ctc(outs[0].float(), targets.to(device), frames, target_lengths)
     if len(outs) > 1:
         heads = getattr(model, "module", model)   # inside DistributedDataParallel or not
         for logp, (t, t_lengths) in zip(outs[1:], heads.targets(texts)):
-            loss = loss + NGRAM_WEIGHT * ctc(logp.float(), t.to(device), frames, t_lengths.to(device))
+            per_line = torch.nn.functional.ctc_loss(logp.float(), t.to(device), frames, t_lengths.to(device),
+                                                    blank=0, reduction="none", zero_infinity=True)
+            loss = loss + NGRAM_WEIGHT * (per_line / target_lengths.clamp(min=1)).mean()
     return loss
 
 

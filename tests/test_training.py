@@ -259,3 +259,34 @@ def test_ngram_heads_train_resume_and_leave_the_saved_model_plain(mini_iam_ondb,
     assert epochs == [1, 2]
     resumed = torch.load(out / "checkpoint.pt", weights_only=True)["heads"]
     assert not torch.equal(resumed["0.weight"], heads["0.weight"])  # the heads went on training
+
+
+def test_ngram_heads_weigh_per_line_not_per_unit():
+    """A bigram label is about half as many units as the line has characters; its loss is
+    weighed per line (divided by the characters), not per unit, or the heads would outweigh the
+    character head n times over."""
+    import numpy as np
+    import torch
+
+    from htr.ngrams import WEIGHT, with_heads
+    from htr.train import build_model, collate, ctc_loss, model_config
+
+    charset = Charset()
+    config = model_config("tiny", charset)
+    texts = ["hello world", "the quick brown fox"]
+    torch.manual_seed(0)
+    net = with_heads(build_model(config), "2", texts, charset).eval()
+    rng = np.random.default_rng(0)
+    items = [(rng.random((32, 8 * len(t))).astype(np.float32), charset.encode(t), t) for t in texts]
+    batch = collate(items, config["width_factor"])
+    x, frames, targets, target_lengths, _ = batch
+    ctc = torch.nn.CTCLoss(zero_infinity=True)
+    with torch.no_grad():
+        total = ctc_loss(net, ctc, batch[:4], "cpu", False, texts)
+        char_lp, bigram_lp = net(x, frames)
+        char = ctc(char_lp, targets, frames, target_lengths)
+        (t, t_lengths), = net.targets(texts)
+        per_line = torch.nn.functional.ctc_loss(bigram_lp, t, frames, t_lengths, reduction="none")
+    assert (t_lengths < target_lengths).all()
+    assert torch.isclose(total, char + WEIGHT * (per_line / target_lengths).mean())
+    assert total < char + WEIGHT * (per_line / t_lengths).mean()   # per unit would weigh more
