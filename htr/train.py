@@ -80,10 +80,11 @@ def model_config(preset: str, charset: Charset) -> dict:
             "preprocess": pre.to_dict(), "width_factor": width_factor(arch)}
 
 
-def build_model(config: dict, channels_last: bool = False) -> CRNN:
+def build_model(config: dict, nhwc: bool = False) -> CRNN:
+    """The network of a model config; `nhwc`: in channels-last layout (see `channels_last`)."""
     arch = {**config["arch"], "convs": [(c, k, tuple(p)) for c, k, p in config["arch"]["convs"]]}
     model = CRNN(arch, len(Charset(config["charset"])))
-    return model.to(memory_format=torch.channels_last) if channels_last else model
+    return model.to(memory_format=torch.channels_last) if nhwc else model
 
 
 def channels_last(bf16: bool) -> bool:
@@ -265,7 +266,7 @@ def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device
         heads = getattr(model, "module", model)   # inside DistributedDataParallel or not
         for logp, (t, t_lengths) in zip(outs[1:], heads.targets(texts)):
             per_line = torch.nn.functional.ctc_loss(logp.float(), t.to(device), frames, t_lengths.to(device),
-                                                    blank=0, reduction="none", zero_infinity=True)
+                                                    blank=ctc.blank, reduction="none", zero_infinity=ctc.zero_infinity)
             loss = loss + NGRAM_WEIGHT * (per_line / target_lengths.clamp(min=1)).mean()
     return loss
 
