@@ -48,7 +48,7 @@ class TrainConfig:
     val: str = ""                                    # one dataset spec for validation
     out: str = "runs/base"
     epochs: int = 40
-    batch_size: int = 16                             # lines per optimizer step (docs/model.md, "Batch size")
+    batch_size: int = 8                              # lines per optimizer step (docs/model.md, "Batch size")
     lr: float = 1e-3
     weight_decay: float = 1e-2
     patience: int = 8                                # epochs without a better validation CER

@@ -38,8 +38,8 @@ def register(sub) -> None:
     p.add_argument("--val", default="", help="validation dataset spec (not needed with --resume)")
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=16,
-                   help="lines per optimizer step (16 learned more per CPU minute than 32 on an AVX2 CPU: docs/model.md)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="lines per optimizer step (8 learned more per CPU minute than 16 or 32 on an AVX2 CPU: docs/model.md)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=8, help="early stop after N epochs without better val CER")
     p.add_argument("--workers", type=int, default=1, help="data loading processes")
