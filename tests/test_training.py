@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
@@ -211,6 +212,18 @@ def test_unknown_characters_in_labels_are_skipped_by_name(mini_iam_ondb):
     ds.drop_unknown(Charset("abcdefghijklmnopqrstuvwxyz "))  # no capitals, digits or punctuation
     assert len(ds) < n
     assert all("not in the charset" in reason for _, reason in ds.skipped if reason.startswith("characters"))
+
+
+def test_train_cli_defaults_are_the_config_defaults():
+    """The CLI keeps its own copy of the defaults (it must not import torch to build its parser),
+    so a default changed in one place only would train differently from Python and the shell."""
+    from htr.cli import build_parser
+    args = vars(build_parser().parse_args(["train", "--out", "x"]))
+    shared = [f for f in fields(TrainConfig) if f.name in args and f.name != "out"]
+    assert {"epochs", "batch_size", "lr", "patience", "max_minutes", "precision"} <= {f.name for f in shared}
+    for f in shared:
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        assert args[f.name] == default, f.name
 
 
 def test_precision_choices():
