@@ -60,6 +60,7 @@ class TrainConfig:
     init: str = ""                                   # start from the weights of another model directory
     precision: str = "auto"                          # fp32, bf16, or auto: bf16 where the hardware has it
     ngrams: str = ""                                 # training-only n-gram heads, e.g. "2,3" (htr/ngrams.py)
+    arch: dict = field(default_factory=dict)         # the preset's numbers changed, e.g. {"dropout": 0.1}
 
 
 # ---------------------------------------------------------------------------------------
@@ -71,10 +72,18 @@ def atomic_write(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def model_config(preset: str, charset: Charset) -> dict:
+def model_config(preset: str, charset: Charset, changes: dict | None = None) -> dict:
+    """The config of a new model: a preset, with some of its numbers changed (`changes`, e.g.
+    {"dropout": 0.1, "rnn_hidden": 256}) to try a variant without writing a preset."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(sorted(PRESETS))}")
     arch = dict(PRESETS[preset])
+    numbers = {k: type(v) for k, v in arch.items() if isinstance(v, (int, float))}
+    for key, value in (changes or {}).items():
+        if key not in numbers or isinstance(value, bool) or not isinstance(value, numbers[key] | int):
+            raise ValueError(f"cannot set {key}={value!r} in preset {preset!r}: its numbers are "
+                             f"{', '.join(f'{k} ({t.__name__})' for k, t in numbers.items())}")
+        arch[key] = numbers[key](value)
     pre = Preprocess(height=arch["height"], max_width=arch["max_width"], core=arch.get("core", 0.0))
     return {"format": "htr-crnn/1", "preset": preset, "arch": arch, "charset": charset.chars,
             "preprocess": pre.to_dict(), "width_factor": width_factor(arch)}
@@ -285,7 +294,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
         config = json.loads((out / "config.json").read_text())
         charset = Charset(config["charset"])
-    config = model_config(cfg.preset, charset)
+    config = model_config(cfg.preset, charset, cfg.arch)
     pre = Preprocess.from_dict(config["preprocess"])
     factor = config["width_factor"]
 

@@ -53,7 +53,8 @@ def test_killed_run_resumes_from_checkpoint(mini_iam_ondb, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "htr", "train", "--preset", "tiny", "--epochs", "6", "--batch-size", "8",
            "--workers", "0", "--data", f"iam-ondb:root={mini_iam_ondb},split=mini",
-           "--val", f"iam-ondb:root={mini_iam_ondb},split=minival", "--out", str(out)]
+           "--val", f"iam-ondb:root={mini_iam_ondb},split=minival", "--out", str(out),
+           "--arch", "rnn_hidden=48", "dropout=0.1"]   # a variant of the preset, which resume must rebuild
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ)
     metrics = out / "metrics.jsonl"
     deadline = time.time() + 120
@@ -70,6 +71,8 @@ def test_killed_run_resumes_from_checkpoint(mini_iam_ondb, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     epochs = [json.loads(x)["epoch"] for x in metrics.read_text().splitlines()]
     assert epochs == list(range(1, 7)), epochs  # continued where it stopped, no epoch run twice
+    arch = json.loads((out / "config.json").read_text())["arch"]
+    assert (arch["rnn_hidden"], arch["dropout"], arch["rnn_layers"]) == (48, 0.1, 1)
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path, mini_iam_ondb):
@@ -224,6 +227,20 @@ def test_train_cli_defaults_are_the_config_defaults():
     for f in shared:
         default = f.default_factory() if f.default_factory is not MISSING else f.default
         assert args[f.name] == default, f.name
+
+
+def test_arch_changes_are_checked_numbers_of_the_preset():
+    from htr.cli import build_parser
+    from htr.train import model_config
+    args = build_parser().parse_args(["train", "--out", "x", "--arch", "rnn_hidden=256", "dropout=0"])
+    assert dict(args.arch) == {"rnn_hidden": 256, "dropout": 0}
+    with pytest.raises(SystemExit):   # argparse: "'dropout' is not KEY=NUMBER"
+        build_parser().parse_args(["train", "--out", "x", "--arch", "dropout"])
+    arch = model_config("base", Charset(), dict(args.arch))["arch"]
+    assert (arch["rnn_hidden"], arch["dropout"]) == (256, 0.0) and isinstance(arch["dropout"], float)
+    for bad in ({"rnn_hidden": 2.5}, {"convs": 3}, {"lstm": 2}, {"dropout": True}):
+        with pytest.raises(ValueError, match="cannot set .* its numbers are height"):
+            model_config("base", Charset(), bad)
 
 
 def test_precision_choices():

@@ -1,6 +1,7 @@
 """`htr train`: train a recognizer on one or more datasets."""
 from __future__ import annotations
 
+import argparse
 import ctypes.util
 import json
 import os
@@ -52,8 +53,21 @@ def register(sub) -> None:
                    help="forward pass in bfloat16 (auto: where the CPU or GPU has it)")
     p.add_argument("--ngrams", default="",
                    help="training-only n-gram heads, e.g. 2,3 (htr/ngrams.py; reading is unchanged)")
+    p.add_argument("--arch", nargs="+", type=arch_change, default={}, metavar="KEY=NUMBER",
+                   help="change numbers of the preset, e.g. dropout=0.1 rnn_hidden=256 (htr/model.py)")
     p.add_argument("--resume", action="store_true", help="continue the killed run in --out from its checkpoint")
     p.set_defaults(func=run)
+
+
+def arch_change(text: str) -> tuple[str, int | float]:
+    """"dropout=0.1" -> ("dropout", 0.1); "rnn_hidden=256" -> ("rnn_hidden", 256)."""
+    key, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not KEY=NUMBER")
 
 
 def run(args) -> int:
@@ -66,6 +80,6 @@ def run(args) -> int:
                       batch_size=args.batch_size, lr=args.lr, patience=args.patience, workers=args.workers,
                       seed=args.seed, val_limit=args.val_limit, max_minutes=args.max_minutes, init=args.init,
                       augment=not args.no_augment, precision=args.precision,
-                      ngrams=args.ngrams)
+                      ngrams=args.ngrams, arch=dict(args.arch))
     print(json.dumps(train(cfg, resume=args.resume)))
     return 0
