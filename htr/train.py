@@ -294,6 +294,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
         config = json.loads((out / "config.json").read_text())
         charset = Charset(config["charset"])
+    if cfg.init and not (Path(cfg.init) / "model.safetensors").is_file():
+        raise ValueError(f"--init: no model.safetensors in {cfg.init}")
     config = model_config(cfg.preset, charset, cfg.arch)
     pre = Preprocess.from_dict(config["preprocess"])
     factor = config["width_factor"]

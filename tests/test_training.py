@@ -108,6 +108,23 @@ def test_wrong_shapes_and_charset_mismatch_are_clear_errors(tiny_model, tmp_path
         load_model(bad)
 
 
+def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_path):
+    """--init: training goes on from a model's weights (at a learning rate too small to move
+    them, they come out as they went in), and weights that do not fit are a clear error."""
+    out = tmp_path / "more"
+    train(_cfg(mini_iam_ondb, out, epochs=1, lr=1e-12, weight_decay=0.0, init=str(tiny_model)))
+    before, after = load_file(str(tiny_model / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    learned = [k for k in before if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert len(learned) > 10 and all(np.allclose(before[k], after[k], atol=1e-6) for k in learned)
+    fresh = tmp_path / "fresh"   # the same run without --init starts elsewhere
+    train(_cfg(mini_iam_ondb, fresh, epochs=1, lr=1e-12, weight_decay=0.0))
+    assert not np.allclose(before["head.weight"], load_file(str(fresh / "model.safetensors"))["head.weight"])
+    with pytest.raises(ValueError, match="shape"):
+        train(_cfg(mini_iam_ondb, tmp_path / "other", epochs=1, init=str(tiny_model), arch={"rnn_hidden": 32}))
+    with pytest.raises(ValueError, match="--init: no model.safetensors"):
+        train(_cfg(mini_iam_ondb, tmp_path / "none", epochs=1, init=str(tmp_path / "missing")))
+
+
 def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
     import torch
 
