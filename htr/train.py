@@ -294,7 +294,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
         config = json.loads((out / "config.json").read_text())
         charset = Charset(config["charset"])
-    if cfg.init and not (Path(cfg.init) / "model.safetensors").is_file():
+    # The starting weights of a new run; a resumed run has its own in checkpoint.pt.
+    init = Path(cfg.init) / "model.safetensors" if cfg.init and not resume else None
+    if init and not init.is_file():
         raise ValueError(f"--init: no model.safetensors in {cfg.init}")
     config = model_config(cfg.preset, charset, cfg.arch)
     pre = Preprocess.from_dict(config["preprocess"])
@@ -319,8 +321,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     train_loader, val_loader = loader(train_data, True, cfg.batch_size), loader(val_data, False, 64)
     bf16 = use_bf16(cfg.precision, device)
     model = build_model(config, channels_last(bf16)).to(device)
-    if cfg.init:
-        load_weights(model, Path(cfg.init) / "model.safetensors", config)
+    if init:
+        load_weights(model, init, config)
     # What trains: the model, with n-gram heads if asked.
     net = with_heads(model, cfg.ngrams, [t for d, _ in train_sets for t in d.labels], charset).to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,8 +112,11 @@ def test_wrong_shapes_and_charset_mismatch_are_clear_errors(tiny_model, tmp_path
 def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_path):
     """--init: training goes on from a model's weights (at a learning rate too small to move
     them, they come out as they went in), and weights that do not fit are a clear error."""
-    out = tmp_path / "more"
-    train(_cfg(mini_iam_ondb, out, epochs=1, lr=1e-12, weight_decay=0.0, init=str(tiny_model)))
+    out, start = tmp_path / "more", tmp_path / "start"
+    shutil.copytree(tiny_model, start)
+    train(_cfg(mini_iam_ondb, out, epochs=1, lr=1e-12, weight_decay=0.0, init=str(start)))
+    shutil.rmtree(start)   # a resumed run goes on from its checkpoint, not from --init
+    train(TrainConfig(out=str(out), workers=0), resume=True)
     before, after = load_file(str(tiny_model / "model.safetensors")), load_file(str(out / "model.safetensors"))
     learned = [k for k in before if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     assert len(learned) > 10 and all(np.allclose(before[k], after[k], atol=1e-6) for k in learned)
