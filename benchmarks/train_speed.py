@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from htr.charset import Charset
-from htr.cli.train import with_tcmalloc
+from htr.cli.train import arch_change, with_tcmalloc
 from htr.ngrams import with_heads
 from htr.preprocess import Preprocess
 from htr.train import (Lines, SimilarLengthBatches, build_model, channels_last, collate, ctc_loss,
@@ -28,9 +28,9 @@ from htr.train import (Lines, SimilarLengthBatches, build_model, channels_last, 
 
 
 def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, precision: str, layout: str,
-            ngrams: str) -> dict:
+            ngrams: str, arch: dict) -> dict:
     charset = Charset()
-    config = model_config(preset, charset)
+    config = model_config(preset, charset, arch)
     data = Lines(open_training_data([f"iam-ondb:root={root},split=trainset"], charset, 64), charset,
                  Preprocess.from_dict(config["preprocess"]), train=True, seed=0)
     factor = config["width_factor"]
@@ -55,7 +55,7 @@ def measure(preset: str, root: str, steps: int, batch_size: int, workers: int, p
     secs = time.perf_counter() - t0
     return {"preset": preset, "lines_per_s": round(seen / secs, 1), "steps": steps, "batch_size": batch_size,
             "threads": torch.get_num_threads(), "malloc": os.environ.get("HTR_MALLOC", "system"),
-            "bf16": bf16, "layout": "nhwc" if nhwc else "nchw", "ngrams": ngrams,
+            "bf16": bf16, "layout": "nhwc" if nhwc else "nchw", "ngrams": ngrams, "arch": arch,
             "params_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 2)}
 
 
@@ -70,11 +70,13 @@ def main() -> None:
     p.add_argument("--layout", default="auto", choices=["auto", "nchw", "nhwc"],
                    help="the convolutions' memory layout (auto: what htr train uses)")
     p.add_argument("--ngrams", default="", help="with htr train's --ngrams heads, e.g. 2,3")
+    p.add_argument("--arch", nargs="+", type=arch_change, default={}, metavar="KEY=NUMBER",
+                   help="htr train's --arch: change numbers of each preset, e.g. height=32")
     args = p.parse_args()
     with_tcmalloc()
     for preset in args.presets:
         print(json.dumps(measure(preset, args.root, args.steps, args.batch_size, args.workers, args.precision,
-                                 args.layout, args.ngrams)), flush=True)
+                                 args.layout, args.ngrams, dict(args.arch))), flush=True)
 
 
 if __name__ == "__main__":
