@@ -14,10 +14,10 @@ import argparse
 import json
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
 
 from htr.datasets import open_dataset
 from htr.decoding import decode
+from htr.metrics import edits
 from htr.recognizer import Recognizer
 
 
@@ -26,7 +26,7 @@ def edits_per_line(model: str, decoder: str, images: list, refs: list[str]) -> t
     logprobs = recognizer.logprobs(images)
     hyps = [decode(lp, recognizer.charset, decoder).text for lp in logprobs]
     sure = float(np.mean([np.exp(lp.max(-1)).mean() for lp in logprobs]))
-    return np.array([Levenshtein.distance(r, h) for r, h in zip(refs, hyps)]), sure
+    return np.array([edits(r, h) for r, h in zip(refs, hyps)]), sure
 
 
 def main() -> None:
@@ -39,9 +39,8 @@ def main() -> None:
     args = ap.parse_args()
     dataset = open_dataset("iam-ondb", root=args.root, split=args.split)
     samples = [dataset[i] for i in range(len(dataset))]
-    refs = [s.text for s in samples]
-    (a, sure_a), (b, sure_b) = (edits_per_line(m, args.decoder, [s.image for s in samples], refs)
-                                for m in args.models)
+    images, refs = [s.image for s in samples], [s.text for s in samples]
+    (a, sure_a), (b, sure_b) = (edits_per_line(m, args.decoder, images, refs) for m in args.models)
     chars = sum(len(r) for r in refs)
     diff = b - a
     print(json.dumps({
