@@ -202,13 +202,14 @@ def prepare_ink(ink: np.ndarray, cfg: Preprocess) -> np.ndarray:
     return cv2.resize(x, (new_w, cfg.height), interpolation=interp)
 
 
-def batch(images: list[np.ndarray], factor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pad prepared images on the right to one width, a multiple of the model's width factor:
-    (N,1,H,W), and per image the number of output frames its own columns make (the last one
-    possibly partly padding)."""
+def batch(images: list[np.ndarray], factor: int, bucket: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pad prepared images on the right to one width, a multiple of the model's width factor
+    times `bucket` frames: (N,1,H,W), and per image the number of output frames its own columns
+    make (the last one possibly partly padding)."""
     widths = np.array([im.shape[1] for im in images], np.int64)
     frames = np.maximum(-(-widths // factor), 1)
-    out = np.zeros((len(images), 1, images[0].shape[0], int(frames.max()) * factor), np.float32)
+    padded = -(-int(frames.max()) // bucket) * bucket
+    out = np.zeros((len(images), 1, images[0].shape[0], padded * factor), np.float32)
     for k, im in enumerate(images):
         out[k, 0, :, : im.shape[1]] = im
     return out, frames

@@ -161,6 +161,20 @@ class Lines(TorchDataset):
         return self.pre(img), self.charset.encode(s.text), s.text
 
 
+# oneDNN, which runs torch's convolutions and LSTMs on a CPU, compiles kernels for each input
+# shape and by default keeps the last 1,024. A line batch's width varies, so nearly every batch
+# had a new shape and paid for compiling its kernels again. Batches are padded to a multiple of
+# WIDTH_BUCKET frames, which bounds the shapes, and the cache keeps them all: a fifth more lines
+# per second (benchmarks/train_speed.py --bucket --kernel-cache; docs/model.md).
+WIDTH_BUCKET = 8
+KERNEL_CACHE = "16384"
+
+
+def keep_compiled_kernels() -> None:
+    """Raise oneDNN's kernel cache (read when torch first uses it), unless the user set it."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", KERNEL_CACHE)
+
+
 class SimilarLengthBatches(torch.utils.data.Sampler):
     """Shuffled batches of lines with similar label lengths (a proxy for image width).
 
@@ -190,9 +204,9 @@ class SimilarLengthBatches(torch.utils.data.Sampler):
         return len(self.data) // self.batch_size
 
 
-def collate(items, factor: int):
+def collate(items, factor: int, bucket: int = WIDTH_BUCKET):
     images, labels, texts = zip(*items)
-    x, frames = batch(list(images), factor)
+    x, frames = batch(list(images), factor, bucket)
     targets = torch.tensor([c for lab in labels for c in lab], dtype=torch.long)
     return (torch.from_numpy(x), torch.from_numpy(frames), targets,
             torch.tensor([len(lab) for lab in labels], dtype=torch.long), list(texts))
@@ -281,6 +295,7 @@ def ctc_loss(model: torch.nn.Module, ctc: torch.nn.CTCLoss, batch: tuple, device
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    keep_compiled_kernels()
     rank, world = _distributed()
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(cfg.seed)

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from htr.charset import Charset
 from htr.cli.train import tcmalloc
 from htr.datasets.iam_ondb import IamOnDB
+from htr.preprocess import Preprocess
 from htr.train import TrainConfig, load_model, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +175,30 @@ def test_padding_does_not_reach_a_line_through_the_lstm():
         assert torch.allclose(together[:, 1], rnn(long, torch.tensor([9]))[:, 0], atol=1e-5)
         # Told every line is 9 frames long (what torch's bidirectional LSTM assumes), it lets the padding in.
         assert not torch.allclose(rnn(padded, torch.tensor([9, 9]))[:5, 0], alone[:, 0], atol=1e-3)
+
+
+def test_training_batches_are_padded_to_a_bucket_without_changing_a_lines_loss(tiny_model, mini_iam_ondb):
+    """Training pads a batch to a multiple of WIDTH_BUCKET frames (fewer shapes for oneDNN to
+    compile kernels for); each line keeps its own frame count, so its CTC loss is the same."""
+    import torch
+
+    from htr.train import WIDTH_BUCKET, collate
+
+    model, config = load_model(tiny_model)
+    charset, factor = Charset(config["charset"]), config["width_factor"]
+    pre = Preprocess.from_dict(config["preprocess"])
+    ds = IamOnDB(mini_iam_ondb, "minival")
+    items = [(pre(ds[i].image), charset.encode(ds[i].text), ds[i].text) for i in range(4)]
+    ctc = torch.nn.CTCLoss(reduction="none", zero_infinity=True)
+    losses = []
+    for bucket in (1, WIDTH_BUCKET):
+        x, frames, targets, target_lengths, _ = collate(items, factor, bucket)
+        assert x.shape[-1] == factor * bucket * -(-int(frames.max()) // bucket)   # the least such width
+        assert frames.tolist() == [-(-item[0].shape[1] // factor) for item in items]
+        with torch.no_grad():
+            losses.append(ctc(model(x, frames), targets, frames, target_lengths))
+    assert collate(items, factor)[0].shape == collate(items, factor, WIDTH_BUCKET)[0].shape   # the default
+    assert torch.allclose(losses[0], losses[1], atol=1e-4)
 
 
 def test_models_saved_before_bilstm_load_and_stale_onnx_is_a_clear_error(tiny_model, mini_iam_ondb, tmp_path):
