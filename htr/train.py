@@ -164,7 +164,7 @@ class Lines(TorchDataset):
 # oneDNN, which runs torch's convolutions and LSTMs on a CPU, compiles kernels for each input
 # shape and by default keeps the last 1,024. A line batch's width varies, so nearly every batch
 # had a new shape and paid for compiling its kernels again. Batches are padded to a multiple of
-# WIDTH_BUCKET frames, which bounds the shapes, and the cache keeps them all: a fifth more lines
+# WIDTH_BUCKET frames, which bounds the shapes, and the cache keeps them all: 12-20% more lines
 # per second (benchmarks/train_speed.py --bucket --kernel-cache; docs/model.md).
 WIDTH_BUCKET = 8
 KERNEL_CACHE = "16384"
