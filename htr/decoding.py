@@ -10,7 +10,8 @@ Decoders, cheapest first (docs/decoding.md compares them):
 - `wordbeam`: the same search with words restricted to a dictionary and a word bigram model
   (`htr.wordbeam`); digits and punctuation stay free.
 - `lm`: flashlight-text's lexicon beam search with a KenLM word n-gram model (`htr.lm`).
-Any of them takes `spell=True` to correct unsure out-of-dictionary words afterwards (`htr.spell`).
+After any of them `decode` mends words that mix kinds of characters (`htr.consistency`; off
+with `mend=False`), and `spell=True` corrects unsure out-of-dictionary words (`htr.spell`).
 """
 from __future__ import annotations
 
@@ -45,6 +46,17 @@ class Decoded:
 
 # -- from a frame path to a Decoded ------------------------------------------------------------
 
+def char_runs(path: np.ndarray) -> list[tuple[int, int, int]]:
+    """(class, first frame, last frame) of each character a frame path reads as (CTC: a run of
+    one class is one character; blanks separate repeats and are dropped)."""
+    path = np.asarray(path)
+    if len(path) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, path[1:] != path[:-1]])
+    ends = np.r_[starts[1:] - 1, len(path) - 1]
+    return [(k, s, e) for k, s, e in zip(path[starts].tolist(), starts.tolist(), ends.tolist()) if k != 0]
+
+
 def from_path(path: np.ndarray, logprobs: np.ndarray, charset: Charset) -> Decoded:
     """Read a frame-level path (one class per frame) the CTC way: repeats merged, blanks dropped.
 
@@ -56,31 +68,22 @@ def from_path(path: np.ndarray, logprobs: np.ndarray, charset: Charset) -> Decod
     if T == 0:
         return Decoded("", 0.0)
     path_lp = logprobs[np.arange(T), path]
-    lp = path_lp.tolist()   # Python floats: the loop below compares them frame by frame
-    chars: list[str] = []
-    spans: list[list[int]] = []   # [first frame, last frame, peak frame] per character
-    prev = 0
-    for t, k in enumerate(path.tolist()):
-        if k != 0 and k != prev:
-            chars.append(charset.chars[k - 1])
-            spans.append([t, t, t])
-        elif k != 0:
-            span = spans[-1]
-            span[1] = t
-            if lp[t] > lp[span[2]]:
-                span[2] = t
-        prev = k
-    while chars and chars[0] == " ":
-        chars, spans = chars[1:], spans[1:]
-    while chars and chars[-1] == " ":
-        chars, spans = chars[:-1], spans[:-1]
-    conf = [math.exp(lp[s[2]]) for s in spans]
+    runs = char_runs(path)
+    space = charset.chars.index(" ") + 1 if " " in charset.chars else -1
+    while runs and runs[0][0] == space:
+        runs = runs[1:]
+    while runs and runs[-1][0] == space:
+        runs = runs[:-1]
+    chars = [charset.chars[k - 1] for k, _, _ in runs]
+    bounds = np.array([b for _, s, e in runs for b in (s, e + 1)], dtype=np.int64)
+    peaks = np.maximum.reduceat(np.append(path_lp, 0.0), bounds)[::2] if runs else np.zeros(0)
+    conf = np.exp(peaks.astype(np.float64)).tolist()   # each character's most confident frame
     words, start = [], None
     for k, c in enumerate(chars + [" "]):
         if c != " " and start is None:
             start = k
         elif c == " " and start is not None:
-            words.append(DecodedWord("".join(chars[start:k]), spans[start][0], spans[k - 1][1],
+            words.append(DecodedWord("".join(chars[start:k]), runs[start][1], runs[k - 1][2],
                                      min(conf[start:k])))
             start = None
     line_conf = math.exp(float(path_lp.mean()))
@@ -291,10 +294,12 @@ def _decoder(name: str) -> tuple[Callable[..., Decoded], Mapping[str, inspect.Pa
 
 
 def decode(logprobs: np.ndarray, charset: Charset, decoder: str = "greedy", spell: bool = False,
-           **options) -> Decoded:
+           mend: bool = True, **options) -> Decoded:
     """Decode one line. `options` go to the decoder (width=, lm_weight=, lm=DIR, ...); an option
-    it does not take is a ValueError naming it. `spell=True` then corrects the out-of-dictionary
-    words the model was unsure of (htr.spell), with the word list of `lm` when given."""
+    it does not take is a ValueError naming it. `mend` then fixes words that mix capitals with
+    small letters or digits and unsure spaces between capitals (htr.consistency); `spell=True`
+    corrects the out-of-dictionary words the model was unsure of (htr.spell), with the word list
+    of `lm` when given."""
     fn, params = _decoder(decoder)
     logprobs = np.asarray(logprobs, dtype=np.float32)
     if logprobs.ndim != 2 or logprobs.shape[1] != len(charset):
@@ -307,6 +312,9 @@ def decode(logprobs: np.ndarray, charset: Charset, decoder: str = "greedy", spel
         raise ValueError(f"decoder {decoder!r} takes no option {', '.join(map(repr, unknown))} "
                          f"(it takes: {', '.join(list(params)[2:]) or 'none'})")
     result = fn(logprobs, charset, **options)
+    if mend:
+        from htr.consistency import consistent
+        result = consistent(result, logprobs, charset)
     if spell:
         from htr.spell import correct
         result = correct(result, lm)

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datafixtures import scans_root  # noqa: F401  (a fixture)
+
 from htr.charset import Charset
 from htr.decoding import DECODERS, align, beam, decode, greedy, prefix_beam_search
 
@@ -125,3 +127,56 @@ def test_output_is_made_of_charset_characters(seed, frames, chars, name, width):
     assert d.text == d.text.strip(" ")
     assert " ".join(w.text for w in d.words) == " ".join(d.text.split())
     assert all(0.0 <= w.confidence <= 1.0 and 0 <= w.start <= w.end < frames for w in d.words)
+
+
+# -- mending mixed kinds (htr.consistency) -----------------------------------------------------
+
+KINDS = Charset(" AGHOUgo6")   # classes: 0 blank, 1 space, 2 A, 3 G, 4 H, 5 O, 6 U, 7 g, 8 o, 9 6
+
+
+def frames(*rows: dict[str, float]) -> np.ndarray:
+    """Log-probabilities from frames given as {character: probability} ("-" is the blank)."""
+    out = []
+    for row in rows:
+        p = [0.0] * len(KINDS)
+        for c, v in row.items():
+            p[0 if c == "-" else KINDS.encode(c)[0]] = v
+        out.append(p)
+    return matrix(out)
+
+
+def test_a_digit_in_a_word_of_capitals_becomes_the_likeliest_capital():
+    lp = frames({"H": 1}, {"-": 1}, {"U": 1}, {"-": 1}, {"6": .6, "G": .3, "g": .1}, {"-": 1}, {"O": 1})
+    assert decode(lp, KINDS, mend=False).text == "HU6O"
+    mended = decode(lp, KINDS)
+    assert mended.text == "HUGO"
+    assert [(w.text, w.start, w.end) for w in mended.words] == [("HUGO", 0, 6)]
+
+
+def test_a_sure_digit_stays():
+    lp = frames({"H": 1}, {"-": 1}, {"U": 1}, {"-": 1}, {"6": .999, "G": .001}, {"-": 1}, {"O": 1})
+    assert decode(lp, KINDS).text == "HU6O"   # G is 999 times less likely: more than e^4
+
+
+def test_small_letters_in_a_word_of_capitals_become_capitals_but_not_in_a_capitalized_word():
+    caps = frames({"H": 1}, {"-": 1}, {"O": 1}, {"-": 1}, {"g": .5, "G": .4, "6": .1}, {"-": 1}, {"A": 1})
+    assert decode(caps, KINDS).text == "HOGA"
+    word = frames({"H": 1}, {"-": 1}, {"o": 1}, {"-": 1}, {"g": .5, "G": .4}, {"-": 1}, {"o": 1})
+    assert decode(word, KINDS).text == "Hogo"
+
+
+def test_an_unsure_space_between_capitals_is_letter_spacing():
+    def line(space: float) -> np.ndarray:
+        return frames({"H": 1}, {"-": 1}, {"U": 1}, {" ": space, "-": 1 - space}, {"G": 1}, {"-": 1}, {"O": 1})
+    assert decode(line(0.6), KINDS, mend=False).text == "HU GO"
+    assert decode(line(0.6), KINDS).text == "HUGO"
+    assert decode(line(0.95), KINDS).text == "HU GO"   # a sure space is a space
+
+
+def test_mending_lowers_the_shipped_models_cer_on_real_name_scans(scans_root):  # noqa: F811
+    from htr.cli.eval import evaluate
+    from htr.datasets import open_dataset
+    from htr.recognizer import Recognizer
+    recognizer, names = Recognizer.load(), open_dataset("folder", root=str(scans_root))
+    mended, as_read = evaluate(recognizer, names), evaluate(recognizer, names, mend=False)
+    assert mended["cer"] < as_read["cer"] - 0.02 and mended["wer"] < as_read["wer"]

@@ -83,7 +83,9 @@ def test_unknown_names_come_through_when_the_ink_is_clear(tiny_lm):
 @given(seed=st.integers(0, 2**32 - 1), frames=st.integers(1, 30), mode=st.sampled_from(["words", "ngrams", "forecast"]))
 def test_strict_word_beam_writes_only_dictionary_words(tiny_lm, seed, frames, mode):
     lp = random_logprobs(seed, frames, len(CHARS), 3.0)
-    text = read(lp, tiny_lm, mode=mode, oov_score=-math.inf, width=8)
+    # the search's own output: mending (htr.consistency) may turn a free digit beside capitals
+    # into a letter, which makes a word the search never chose
+    text = read(lp, tiny_lm, mode=mode, oov_score=-math.inf, width=8, mend=False)
     assert set(text) <= set(CHARS.chars)
     words = set(Dictionary(tiny_lm).words)
     assert all(w.lower() in words for w in re.findall(r"[A-Za-z]+", text)), text

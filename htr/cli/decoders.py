@@ -6,6 +6,8 @@ import argparse
 
 def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spell", action="store_true", help="correct unsure words outside the dictionary")
+    p.add_argument("--no-mend", action="store_true",
+                   help="keep words that mix capitals with small letters or digits (HU6O) as read")
     p.add_argument("--beam-width", type=int, metavar="N", help="hypotheses kept by beam, wordbeam and lm")
     p.add_argument("--lm-weight", type=float, metavar="W", help="weight of the language model (wordbeam, lm)")
     p.add_argument("--lm", metavar="DIR", help="language model directory from `htr lm build` (default: shipped)")
@@ -14,4 +16,5 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
 def decoder_options(args: argparse.Namespace) -> dict:
     """Only the options given: each decoder names those it does not take."""
     given = {"width": args.beam_width, "lm_weight": args.lm_weight, "lm": args.lm}
-    return {k: v for k, v in given.items() if v is not None} | ({"spell": True} if args.spell else {})
+    flags = ({"spell": True} if args.spell else {}) | ({"mend": False} if args.no_mend else {})
+    return {k: v for k, v in given.items() if v is not None} | flags
