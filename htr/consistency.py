@@ -32,15 +32,10 @@ CAPITAL_GAP = re.compile(r"(?<=[A-Z]) (?=[A-Z])")
 ALNUM = re.compile(r"[^\W_]+")   # a run of letters and digits
 
 
-def _counts(word: str) -> tuple[int, int, int]:
-    """Capitals, small letters and digits in a word."""
-    return (sum(c.isupper() for c in word), sum(c.islower() for c in word),
-            sum(c.isdigit() for c in word))
-
-
 def _target(word: str) -> str | None:
     """Which kind the stray characters of `word` should be: 'upper', 'letter' or None (none)."""
-    upper, lower, digits = _counts(word)
+    upper, lower = sum(c.isupper() for c in word), sum(c.islower() for c in word)
+    digits = sum(c.isdigit() for c in word)
     if upper >= 2 and upper > lower + digits and lower + digits >= 1:
         return "upper"
     if upper + lower >= 2 and digits >= 1 and upper + lower > digits:
