@@ -25,6 +25,7 @@ import numpy as np
 
 _SHEARS = np.linspace(-1.0, 1.0, 11)  # tan of the slant angle: +-45 degrees
 _SKEWS = np.linspace(-0.08, 0.08, 17)  # tan of the baseline angle: +-4.6 degrees
+_EDGE_ROWS = 2                         # a band of ink this close to the top or bottom is at the edge
 _ABOVE_CORE = 0.38                     # share of the input height above the core zone (ascenders)
 
 
@@ -60,28 +61,31 @@ def ink_map(image: np.ndarray) -> np.ndarray:
 
 
 def drop_cut_lines(x: np.ndarray) -> np.ndarray:
-    """Erase the cut-off neighbouring lines of a line crop: bands of ink rows that touch the top
-    or bottom edge, are parted from the rest by blank rows and run along a third of the line or
-    more. Real crops (form fields, scanned lines) carry such slivers; read as part of the line
-    they shift its core zone and turn into letters. The line itself is the inner band with the
-    most ink; an edge band is kept when it has three times as much (the line is the one cut),
-    and when no band is inner, the one with the most ink is the line. A dot of an i at the edge
-    of a tight word crop is too short to be taken for a line."""
+    """Erase the cut-off neighbouring lines of a line crop: bands of ink rows at the top or bottom
+    edge (within two rows of it: a line cut out of a page may end in faint rows beyond), parted
+    from the rest by blank rows and running along a third of the line or more. Real crops (form
+    fields, scanned lines) carry such slivers; read as part of the line they shift its core zone
+    and turn into letters. The line itself is the inner band with the most ink; an edge band is
+    kept when it has three times as much (the line is the one cut), and when no band is inner,
+    the one with the most ink is the line. A dot of an i at the edge of a tight word crop is too
+    short to be taken for a line."""
     on = x > 0.5
     rows = on.sum(axis=1) > max(1, x.shape[1] // 300)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
     bands = [(a, b, int(on[a:b].sum())) for a, b in zip(edges[::2], edges[1::2])]
     if len(bands) < 2:
         return x
-    inner = [m for a, b, m in bands if a > 0 and b < x.shape[0]]
+    h = x.shape[0]
+    at_edge = [a <= _EDGE_ROWS or b >= h - _EDGE_ROWS for a, b, _ in bands]
+    inner = [m for (_, _, m), edge in zip(bands, at_edge) if not edge]
     keep_from = 3 * max(inner) if inner else max(m for _, _, m in bands)   # ink of an edge band kept
     cols = np.flatnonzero(on.any(axis=0))
     extent = cols[-1] - cols[0] + 1
     out = x.copy()
-    for a, b, m in bands:
+    for (a, b, m), edge in zip(bands, at_edge):
         band_cols = np.flatnonzero(on[a:b].any(axis=0))
-        if (a == 0 or b == x.shape[0]) and m < keep_from and band_cols[-1] - band_cols[0] + 1 >= extent / 3:
-            out[a:b] = 0
+        if edge and m < keep_from and band_cols[-1] - band_cols[0] + 1 >= extent / 3:
+            out[slice(0, b) if a <= _EDGE_ROWS else slice(a, h)] = 0  # with the faint rows beyond
     return out
 
 

@@ -16,7 +16,8 @@ The steps, each cheap and explainable:
    touch) is cut pixel by pixel at the seam between their centre lines; specks far from any
    line and lines too small to be writing are dropped;
 8. order lines top to bottom, cut each out of the deskewed page with other lines' ink erased, and
-   split it into words at gaps wider than half a unit.
+   split it into words at gaps wider than half a unit;
+9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
 
 Pages above WORK_PIXELS are segmented at a reduced size (boxes still come in input pixels).
 """
@@ -30,6 +31,8 @@ import numpy as np
 from htr.page import Box, Point
 
 MAX_SKEW = 5.0          # degrees searched each way when deskewing
+CUT_LINE = 0.6          # an edge line less than this fraction of the tallest line's height is a sliver
+RULE_SHAPE = 4          # ink erased as a rule lies in components this many times longer than wide
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
 PAD = 4                 # pixels of paper kept around a line image
 WORK_PIXELS = 6_000_000  # larger pages are shrunk to this for segmentation (a 300 dpi A4 page is 8.7 M)
@@ -115,20 +118,46 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
 
     Runs are found on a copy thickened across the run direction and with gaps of a few pixels
     bridged, so rules a little off the axis (perspective) or broken by binarization still count.
-    Ink that crosses a rule in a run of its own (a pen stroke through the rule) is kept, so
-    letters sitting on the rules are not cut.
+    Block capitals written close together also make such a run along their tops and feet, so a
+    run's ink is erased only in components that are rule-like: elongated (a piece of a rule),
+    or holding a long stretch of the run (a rule with the letters that touch it). Ink that
+    crosses a rule in a run of its own (a pen stroke through the rule) is kept, so letters
+    sitting on the rules are not cut.
     """
-    h, w = ink.shape
     out = ink.copy()
-    for size, across, along, bridge, cross in ((w, (5, 1), (1, max(w // 4, 60)), (1, 9), (7, 1)),
-                                               (h, (1, 5), (max(h // 4, 60), 1), (9, 1), (1, 7))):
-        if size >= 60:
-            fat = cv2.dilate(ink, np.ones(across, np.uint8))
-            fat = cv2.morphologyEx(fat, cv2.MORPH_CLOSE, np.ones(bridge, np.uint8))
-            runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones(along, np.uint8))
-            crossing = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(cross, np.uint8))
-            out[(runs > 0) & (crossing == 0)] = 0
+    runs = {1: _runs_along_rows(ink), 0: _runs_along_rows(ink.T).T}
+    if not any(r.any() for r in runs.values()):
+        return out  # no rule candidates (most pages): spare the component labelling
+    n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for axis, along, across in ((1, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT),     # horizontal rules
+                                (0, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_WIDTH)):    # vertical rules
+        where = np.nonzero(runs[axis])
+        comp, pos = comps[where], where[axis]
+        first, last = np.full(n, ink.shape[axis]), np.full(n, -1)
+        np.minimum.at(first, comp, pos)
+        np.maximum.at(last, comp, pos)
+        rule_like = (stats[:, along] >= RULE_SHAPE * stats[:, across]) | (last - first >= _min_run(ink.shape[axis]))
+        out[where[0][rule_like[comp]], where[1][rule_like[comp]]] = 0
     return out
+
+
+def _min_run(length: int) -> int:
+    """How long a straight run must be to be taken for a rule, on a page this long."""
+    return max(length // 4, 60)
+
+
+def _runs_along_rows(ink: np.ndarray) -> np.ndarray:
+    """The ink in long horizontal runs that no stroke crosses: rule candidates (`remove_rules`)."""
+    h, w = ink.shape
+    if w < 60:
+        return np.zeros_like(ink, bool)
+    fat = cv2.dilate(ink, np.ones((5, 1), np.uint8))
+    fat = cv2.morphologyEx(fat, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
+    runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones((1, _min_run(w)), np.uint8)) & ink
+    if not runs.any():
+        return runs.astype(bool)
+    crossing = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((7, 1), np.uint8))
+    return (runs > 0) & (crossing == 0)
 
 
 # -- lines --------------------------------------------------------------------------------------
@@ -149,6 +178,7 @@ def segment(gray: np.ndarray) -> Layout:
         rot, size = _rotation(angle, ink.shape[1], ink.shape[0])
         flat = cv2.warpAffine(flat, rot, size, flags=cv2.INTER_LINEAR, borderValue=255)
         ink = (flat < threshold).astype(np.uint8)
+    dark = ink  # all the ink, rules included: what a line's image must not show of other things
     ink = remove_rules(ink)
     _, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     text_height = _text_height(stats[1:])
@@ -159,7 +189,8 @@ def segment(gray: np.ndarray) -> Layout:
     # whole words in cursive, so where lines are close it is taken from their spacing instead.
     unit = min(text_height, pitch / 2.5) if pitch else text_height
     line_map, order = _lines(comps, stats, unit, pitch or 4 * unit)
-    regions = _regions(flat, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
+    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
+    regions = drop_cut_lines(regions, h)
     return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
 
 
@@ -208,7 +239,8 @@ def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> t
     Cores come from components of at least a third of the unit (dots and specks make no line);
     every component then joins the core it overlaps most, is cut between the cores it overlaps
     substantially (lines that touch), or, touching none, joins the core whose centre line is
-    nearest, if within 0.6 pitch; what is farther is noise.
+    nearest, if within 0.6 pitch; what is farther is noise, and so is a piece of a line that the
+    image's top or bottom edge cut off.
     """
     H, W = comps.shape
     n = len(stats)
@@ -231,6 +263,8 @@ def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> t
         x, y, w, h, area = stats[c]
         o = overlap[c]
         if o.max() == 0:
+            if y == 0 or y + h == H:
+                continue  # a piece of a line cut off by the image's edge
             col = col_of[min(x + w // 2, W - 1)]
             dist = np.abs(centre[:, col] - (y + h / 2))
             dist[(col < extent[:, 0] - reach) | (col > extent[:, 1] + reach)] = np.inf
@@ -328,9 +362,14 @@ def _join_cores(labels: np.ndarray, pitch: float, centre: np.ndarray, extent: np
     return np.concatenate([[0], renumber + 1])[labels]
 
 
-def _regions(flat: np.ndarray, line_map: np.ndarray, order: list[int], unit: float,
+def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: list[int], unit: float,
              to_input: np.ndarray, size: tuple[int, int]) -> list[LineRegion]:
-    """Cut each line out of the straightened page and say where it lies in the input image."""
+    """Cut each line out of the straightened page and say where it lies in the input image.
+
+    A line's image is its box of the flattened page with the ink of everything else (other
+    lines, rules, specks; `dark`) erased, with a margin. Its own strokes stay whole, faint parts
+    under the ink threshold included: keeping only the pixels near its thresholded ink broke
+    thin strokes of real scans apart ("FOURNEL" read as "AULPPIEI")."""
     ys, xs = np.nonzero(line_map)
     labels = line_map[ys, xs]
     sort = np.argsort(labels, kind="stable")
@@ -345,8 +384,10 @@ def _regions(flat: np.ndarray, line_map: np.ndarray, order: list[int], unit: flo
         x1, y1 = min(int(lx.max()) + 1 + PAD, flat.shape[1]), min(int(ly.max()) + 1 + PAD, flat.shape[0])
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         mask[ly - y0, lx - x0] = 1
-        keep = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # anti-aliased edges of the strokes too
-        image = np.where(keep > 0, flat[y0:y1, x0:x1], 255).astype(np.uint8)
+        own = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # anti-aliased edges of the strokes too
+        foreign = (dark[y0:y1, x0:x1] > 0) & (line_map[y0:y1, x0:x1] != n)  # other lines, rules, specks
+        others = cv2.dilate(foreign.astype(np.uint8), np.ones((5, 5), np.uint8))
+        image = np.where((others > 0) & (own == 0), 255, flat[y0:y1, x0:x1]).astype(np.uint8)
         m = to_input @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
         ink = np.stack([lx - x0, ly - y0], axis=1)
         iy0, iy1 = int(ly.min()) - y0, int(ly.max()) - y0 + 1
@@ -357,6 +398,19 @@ def _regions(flat: np.ndarray, line_map: np.ndarray, order: list[int], unit: flo
         regions.append(LineRegion(_bbox(_apply(m, ink), size), _int_points(polygon), _int_points(baseline),
                                   image, split_words(mask, unit), ink, m, size))
     return regions
+
+
+def drop_cut_lines(regions: list[LineRegion], height: int) -> list[LineRegion]:
+    """Leave out the cut-off neighbouring lines of a crop: lines that touch the top or bottom
+    edge of the image and are less than CUT_LINE times as tall as the tallest line. Crops of form
+    fields and scanned lines carry the descenders of the line above or the top of the one below;
+    read, such a sliver turns into a line of junk ("-operate, so.# #3211"), and it makes a
+    cropped line look like a page. A line that is itself cut by the edge keeps its height."""
+    if len(regions) < 2:
+        return regions
+    tallest = max(r.box[3] - r.box[1] for r in regions)
+    return [r for r in regions
+            if not ((r.box[1] <= 0 or r.box[3] >= height) and r.box[3] - r.box[1] < CUT_LINE * tallest)]
 
 
 def _baseline_row(mask: np.ndarray) -> int:

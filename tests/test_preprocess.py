@@ -112,3 +112,20 @@ def test_blank_and_degenerate_images_give_a_short_input_of_the_right_height(imag
 def test_old_configs_keep_whole_box_scaling():
     """Model configs saved before `core` existed load with it off, so old models read as before."""
     assert Preprocess.from_dict({"height": 32, "max_width": 256, "deslant": True}).core == 0.0
+
+
+def test_a_sliver_with_faint_rows_beyond_it_is_still_at_the_edge(lines):
+    """A line cut out of a page ends where its own ink ends, so a cut-off neighbour's sliver
+    inside it may have a row or two of faint ink (anti-aliasing, paper) between it and the edge."""
+    style = ink.InkStyle(height=0, scale=0.1)
+    above, line = (ink.render(lines[k][0], style) for k in (1, 0))
+    sliver = above[-above.shape[0] // 4:]
+    crop = _stack(np.full((2, line.shape[1]), 200, np.uint8), sliver, np.full((12, line.shape[1]), 255, np.uint8),
+                  line)
+    cut = 2 + sliver.shape[0]
+    for flip in (1, -1):  # the sliver at the top, then at the bottom (all compared the right way up)
+        x = normalize_contrast(crop[::flip])
+        x, out = x[::flip], drop_cut_lines(x)[::flip]
+        assert x[2:cut].max() > 0.5 and x[:2].max() <= 0.5    # a sliver, and faint rows beyond it
+        assert out[:cut].max() < 0.25                          # no ink left there for crop_to_ink
+        assert np.array_equal(out[cut:], x[cut:])              # and the line untouched

@@ -20,11 +20,17 @@ def register(sub) -> None:
     p.add_argument("--task", default="lines", choices=["lines", "pages"],
                    help="lines: CER/WER of line images; pages: line detection precision/recall/F1 "
                         "(IoU >= 0.5) and page CER/WER, on a page dataset such as iam-ondb-pages")
+    p.add_argument("--layout", default="line", choices=["line", "auto"],
+                   help="lines: line (default) reads each image as one line, as the model is trained; "
+                        "auto reads it as `htr read` does, finding the lines first (a crop with a "
+                        "printed label above the name is two lines)")
     p.add_argument("--detection-only", action="store_true", help="pages: only line detection, no model needed")
     p.set_defaults(func=run)
 
 
-def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **options) -> dict:
+def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, layout: str = "line",
+             **options) -> dict:
+    from htr.api import read_image
     from htr.decoding import decode
     from htr.metrics import cer, wer
     n = min(limit, len(dataset)) if limit else len(dataset)
@@ -32,9 +38,12 @@ def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, **opt
     refs, hyps = [], []
     for s in range(0, n, 64):
         samples = [dataset[i] for i in range(s, min(s + 64, n))]
-        for sample, lp in zip(samples, recognizer.logprobs([x.image for x in samples])):
-            hyps.append(decode(lp, recognizer.charset, decoder, **options).text)
-            refs.append(sample.text)
+        if layout == "line":
+            hyps += [decode(lp, recognizer.charset, decoder, **options).text
+                     for lp in recognizer.logprobs([x.image for x in samples])]
+        else:
+            hyps += [read_image(x.image, recognizer, decoder, layout, **options).text for x in samples]
+        refs += [x.text for x in samples]
     return {"cer": round(cer(refs, hyps), 5), "wer": round(wer(refs, hyps), 5), "lines": n,
             "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -89,7 +98,7 @@ def run(args) -> int:
               f"  on {result['pages']} pages in {result['seconds']} s")
         return 0
     result = evaluate(Recognizer.load(args.model), open_dataset(args.dataset, **options), args.decoder, args.limit,
-                      **decoder_options(args))
+                      args.layout, **decoder_options(args))
     print(json.dumps(result) if args.json else
           f"CER {result['cer']:.2%}  WER {result['wer']:.2%}  on {result['lines']} lines in {result['seconds']} s")
     return 0
