@@ -1,7 +1,8 @@
 """Reading throughput (lines/s) with ONNX Runtime: one line per call, and batched.
 
 The same IAM-OnDB testset_t lines (drawn once with the default pen) go through each model:
-preprocessing, the ONNX network and greedy decoding, all included. Prints one JSON line per
+preprocessing, the ONNX network and greedy decoding, all included; and, on its own, the
+preprocessing (contrast, deslanting, scaling: one core, best of 3). Prints one JSON line per
 model.
 
     python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
@@ -13,6 +14,7 @@ import json
 import time
 
 from htr.datasets.iam_ondb import IamOnDB
+from htr.preprocess import ink_map, prepare_ink
 from htr.recognizer import Recognizer
 
 
@@ -22,6 +24,16 @@ def lines_per_second(rec: Recognizer, images: list, batch: int) -> float:
     for s in range(0, len(images), batch):
         rec.read_lines(images[s:s + batch])
     return len(images) / (time.perf_counter() - t0)
+
+
+def prepare_ms(rec: Recognizer, images: list) -> float:
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for im in images:
+            prepare_ink(ink_map(im), rec.pre)
+        best = min(best, time.perf_counter() - t0)
+    return 1000 * best / len(images)
 
 
 def main() -> None:
@@ -39,7 +51,8 @@ def main() -> None:
         print(json.dumps({"model": path, "preset": rec.config.get("preset"), "lines": len(images),
                           "threads": args.threads,
                           "batch1_lines_per_s": round(lines_per_second(rec, images, 1), 1),
-                          f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1)}),
+                          f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1),
+                          "prepare_ms_per_line": round(prepare_ms(rec, images), 2)}),
               flush=True)
 
 

@@ -50,9 +50,23 @@ class Preprocess:
 def normalize_contrast(image: np.ndarray) -> np.ndarray:
     """Ink map: paper -> 0, ink -> 1, from robust percentiles (a few dark specks do not set the scale)."""
     img = image.astype(np.float32)
-    paper = np.percentile(img, 90)
-    ink = min(np.percentile(img, 0.5), paper - 40.0)  # a blank page must not blow noise up to ink
+    paper, ink = _percentiles(image, 90, 0.5)
+    ink = min(ink, paper - 40.0)  # a blank page must not blow noise up to ink
     return np.clip((paper - img) / (paper - ink), 0.0, 1.0)
+
+
+def _percentiles(image: np.ndarray, *qs: float) -> list[float]:
+    """np.percentile's (linear) percentiles; for 8-bit images from a histogram of the 256 grey
+    levels, which gives the same values several times faster than sorting the pixels."""
+    if image.dtype != np.uint8 or image.size == 0:
+        return [float(np.percentile(image, q)) for q in qs]
+    below = np.cumsum(np.bincount(image.ravel(), minlength=256))   # pixels at or below each level
+    out = []
+    for q in qs:
+        at = q / 100 * (image.size - 1)                    # rank in the sorted pixels
+        lo, hi = np.searchsorted(below, [np.floor(at), np.ceil(at)], side="right")
+        out.append(float(lo + (hi - lo) * (at - np.floor(at))))
+    return out
 
 
 def ink_map(image: np.ndarray) -> np.ndarray:
@@ -122,14 +136,27 @@ def _vshear(x: np.ndarray, s: float) -> np.ndarray:
 
 def _best_shear(x: np.ndarray, shears: np.ndarray, vertical: bool) -> float:
     """The shear under which the ink is most concentrated (sum of squared column sums for a
-    horizontal shear, row sums for a vertical one), scored on a copy at most 32 px high."""
+    horizontal shear, row sums for a vertical one), scored on a copy at most 32 px high.
+
+    The sums are histograms of where each ink pixel lands (x + s*y, or y - s*x), each pixel
+    split between the two nearest columns as linear interpolation would: what `_shear` would
+    give, without warping the image once per shear."""
     h, w = x.shape
     if h > 32:
         x = cv2.resize(x, (max(int(w * 32 / h), 1), 32), interpolation=cv2.INTER_AREA)
-    binary = (x > 0.5).astype(np.float32)
-    shear, axis = (_vshear, 1) if vertical else (_shear, 0)
-    scores = [float(np.square(shear(binary, s).sum(axis=axis)).sum()) for s in shears]
-    return float(shears[int(np.argmax(scores))])
+    ys, xs = np.nonzero(x > 0.5)
+    if len(xs) == 0:
+        return float(shears[0])
+    along, across = (ys, -xs) if vertical else (xs, ys)
+    pos = along[None, :] + shears.astype(np.float32)[:, None] * across[None, :]  # (shears, pixels)
+    pos -= np.floor(pos.min(axis=1, keepdims=True))  # whole columns: the same split as the warp
+    left = np.floor(pos).astype(np.int64)
+    frac = (pos - left).ravel()
+    n = int(left.max()) + 2
+    left = (left + n * np.arange(len(shears))[:, None]).ravel()   # one histogram per shear, side by side
+    size = n * len(shears)
+    hist = np.bincount(left, 1 - frac, minlength=size) + np.bincount(left + 1, frac, minlength=size)
+    return float(shears[int(np.argmax(np.square(hist.reshape(len(shears), n)).sum(axis=1)))])
 
 
 def deslant(x: np.ndarray) -> np.ndarray:

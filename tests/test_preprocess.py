@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
@@ -129,3 +131,36 @@ def test_a_sliver_with_faint_rows_beyond_it_is_still_at_the_edge(lines):
         assert x[2:cut].max() > 0.5 and x[:2].max() <= 0.5    # a sliver, and faint rows beyond it
         assert out[:cut].max() < 0.25                          # no ink left there for crop_to_ink
         assert np.array_equal(out[cut:], x[cut:])              # and the line untouched
+
+
+def test_shear_scores_from_histograms_pick_what_warping_picks(lines):
+    """`_best_shear` scores each shear from where the ink pixels land instead of warping the
+    image: it must pick the shear the warps pick, on real lines, both ways (slant and skew)."""
+    import cv2
+
+    from htr.preprocess import _SHEARS, _SKEWS, _best_shear, _shear, _vshear
+
+    def by_warping(x: np.ndarray, shears: np.ndarray, vertical: bool) -> float:
+        h, w = x.shape
+        if h > 32:
+            x = cv2.resize(x, (max(int(w * 32 / h), 1), 32), interpolation=cv2.INTER_AREA)
+        binary = (x > 0.5).astype(np.float32)
+        shear, axis = (_vshear, 1) if vertical else (_shear, 0)
+        return float(shears[int(np.argmax([np.square(shear(binary, s).sum(axis=axis)).sum() for s in shears]))])
+    for strokes, _ in lines:
+        for height in (0, 64):
+            x = crop_to_ink(normalize_contrast(ink.render(strokes, ink.InkStyle(height=height, scale=0.1))))
+            for shears, vertical in ((_SHEARS, False), (_SKEWS, True)):
+                assert _best_shear(x, shears, vertical) == by_warping(x, shears, vertical)
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 255), st.integers(0, 3), st.integers(0, 2**32 - 1))
+def test_percentiles_of_8_bit_images_are_numpys(h, w, level, kind, seed):
+    """The histogram percentiles of `normalize_contrast` equal np.percentile's, on flat, two-level
+    and noisy images."""
+    from htr.preprocess import _percentiles
+    rng = np.random.default_rng(seed)
+    image = [np.full((h, w), level), np.where(rng.random((h, w)) < 0.9, 255, level),
+             rng.integers(0, 256, (h, w)), rng.integers(level, 256, (h, w))][kind].astype(np.uint8)
+    for q in (0, 0.5, 50, 90, 100):
+        assert _percentiles(image, q)[0] == pytest.approx(float(np.percentile(image.astype(np.float32), q)), abs=1e-4)
