@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from htr.calibration import calibrate
 from htr.charset import Charset
 from htr.decoding import Decoded, decode
 from htr.page import Line, Word
@@ -31,6 +32,7 @@ class Recognizer:
         self.charset = Charset(self.config["charset"])
         self.pre = Preprocess.from_dict(self.config["preprocess"])
         self.factor = int(self.config["width_factor"])
+        self.calibration = self.config.get("calibration", {})   # decoder -> [a, b] (htr.calibration)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
@@ -61,15 +63,16 @@ class Recognizer:
         return out  # type: ignore[return-value]
 
     def read_lines(self, images: list[np.ndarray], decoder: str = "greedy", **options) -> list[Line]:
-        """Recognize each image as one line; word boxes are placed from the CTC frames."""
+        """Recognize each image as one line; word boxes are placed from the CTC frames, and word
+        confidences are calibrated for the decoder when the model carries its calibration."""
         maps = [ink_map(im) for im in images]
         lines = []
         for ink, lp in zip(maps, self.logprobs_prepared([prepare_ink(m, self.pre) for m in maps])):
             d = decode(lp, self.charset, decoder, **options)
-            lines.append(self._to_line(d, ink, lp.shape[0]))
+            lines.append(self._to_line(d, ink, lp.shape[0], self.calibration.get(decoder)))
         return lines
 
-    def _to_line(self, d: Decoded, ink: np.ndarray, frames: int) -> Line:
+    def _to_line(self, d: Decoded, ink: np.ndarray, frames: int, calibration: list[float] | None) -> Line:
         """Map frames back to image columns: the prepared image is the ink crop, deslanted and scaled."""
         x0, y0, x1, y1 = ink_box(ink) or (0, 0, ink.shape[1], ink.shape[0])
         scale = (x1 - x0) / max(frames, 1)
@@ -77,7 +80,8 @@ class Recognizer:
         for wd in d.words:
             a = int(x0 + wd.start * scale - scale)
             b = int(x0 + (wd.end + 1) * scale + scale)
-            words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(wd.confidence, 4)))
+            conf = calibrate(wd.confidence, calibration) if calibration else wd.confidence
+            words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(conf, 4)))
         return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
 
 

@@ -8,7 +8,7 @@ import logging
 import sys
 
 # Subcommand modules, in the order `htr --help` lists them.
-COMMANDS = ["read", "data", "train", "eval", "export", "lm", "serve"]
+COMMANDS = ["read", "data", "train", "eval", "calibrate", "export", "lm", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,12 +7,17 @@ import time
 from htr.cli.decoders import add_decoder_arguments, decoder_options
 
 
-def register(sub) -> None:
-    p = sub.add_parser("eval", help="measure CER and WER on a dataset")
+def add_model_and_dataset_arguments(p) -> None:
+    """What `htr eval` and `htr calibrate` read: a model, and the lines of a dataset."""
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--dataset", required=True, help="dataset name (iam-ondb, iam, folder, ...)")
     p.add_argument("--root", help="dataset folder")
     p.add_argument("--split", help="split name")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="measure CER and WER on a dataset")
+    add_model_and_dataset_arguments(p)
     p.add_argument("--decoder", default="greedy", help="greedy, beam, wordbeam or lm")
     add_decoder_arguments(p)
     p.add_argument("--limit", type=int, default=0, help="only the first N lines")

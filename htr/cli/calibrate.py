@@ -1,0 +1,53 @@
+"""`htr calibrate`: how well word confidences match how often words are right; `--write` fits them."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from htr.cli.decoders import add_decoder_arguments, decoder_options
+from htr.cli.eval import add_model_and_dataset_arguments
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibrate", help="calibrate word confidences on lines the model did not train on")
+    add_model_and_dataset_arguments(p)
+    p.add_argument("--forms", help="iam-ondb: only these forms of the split (a slice, e.g. 150:)")
+    p.add_argument("--decoder", action="append", help="greedy, beam, wordbeam or lm (repeat for several; "
+                                                      "default: all four)")
+    add_decoder_arguments(p)
+    p.add_argument("--limit", type=int, default=0, help="only the first N lines")
+    p.add_argument("--write", action="store_true",
+                   help="fit each decoder's calibration and write it into the model's config.json")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from htr.calibration import calibrate, expected_calibration_error, fit, reliability, word_outcomes
+    from htr.datasets import open_dataset
+    from htr.recognizer import DEFAULT_MODEL, Recognizer
+    options = {k: v for k, v in (("root", args.root), ("split", args.split), ("forms", args.forms)) if v}
+    dataset = open_dataset(args.dataset, **options)
+    model_dir = Path(args.model or DEFAULT_MODEL)
+    recognizer = Recognizer(model_dir)
+    table = dict(recognizer.calibration)
+    for decoder in args.decoder or ["greedy", "beam", "wordbeam", "lm"]:
+        conf, right = word_outcomes(recognizer, dataset, decoder, args.limit, **decoder_options(args))
+        if args.write:
+            table[decoder] = list(fit(conf, right))
+        params = table.get(decoder)
+        shown = calibrate(conf, params) if params else conf   # what reading reports
+        print(json.dumps({"decoder": decoder, "words": len(conf), "right": round(float(right.mean()), 4),
+                          "mean_confidence_raw": round(float(conf.mean()), 4),
+                          "ece_raw": expected_calibration_error(conf, right),
+                          "calibration": params,
+                          "ece": expected_calibration_error(shown, right) if params else None,
+                          "reliability": reliability(shown, right)}), flush=True)
+    if args.write:
+        config_path = model_dir / "config.json"
+        config = json.loads(config_path.read_text())
+        config["calibration"] = table
+        tmp = config_path.with_name(config_path.name + ".tmp")
+        tmp.write_text(json.dumps(config, indent=1))   # as htr train writes it
+        os.replace(tmp, config_path)
+    return 0
