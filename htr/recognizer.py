@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from htr.calibration import calibrate
+from htr.calibration import calibrate, known
 from htr.charset import Charset
 from htr.decoding import Decoded, decode
 from htr.page import Line, Word
@@ -69,10 +69,11 @@ class Recognizer:
         lines = []
         for ink, lp in zip(maps, self.logprobs_prepared([prepare_ink(m, self.pre) for m in maps])):
             d = decode(lp, self.charset, decoder, **options)
-            lines.append(self._to_line(d, ink, lp.shape[0], self.calibration.get(decoder)))
+            lines.append(self._to_line(d, ink, lp.shape[0], self.calibration.get(decoder), options.get("lm")))
         return lines
 
-    def _to_line(self, d: Decoded, ink: np.ndarray, frames: int, calibration: list[float] | None) -> Line:
+    def _to_line(self, d: Decoded, ink: np.ndarray, frames: int, calibration: list[float] | None,
+                 lm: str | None = None) -> Line:
         """Map frames back to image columns: the prepared image is the ink crop, deslanted and scaled."""
         x0, y0, x1, y1 = ink_box(ink) or (0, 0, ink.shape[1], ink.shape[0])
         scale = (x1 - x0) / max(frames, 1)
@@ -80,7 +81,7 @@ class Recognizer:
         for wd in d.words:
             a = int(x0 + wd.start * scale - scale)
             b = int(x0 + (wd.end + 1) * scale + scale)
-            conf = calibrate(wd.confidence, calibration) if calibration else wd.confidence
+            conf = calibrate(wd.confidence, known(wd.text, lm), calibration) if calibration else wd.confidence
             words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(conf, 4)))
         return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
 

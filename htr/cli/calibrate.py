@@ -32,16 +32,21 @@ def run(args) -> int:
     recognizer = Recognizer(model_dir)
     table = dict(recognizer.calibration)
     for decoder in args.decoder or ["greedy", "beam", "wordbeam", "lm"]:
-        conf, right = word_outcomes(recognizer, dataset, decoder, args.limit, **decoder_options(args))
+        options = decoder_options(args)
+        conf, familiar, right = word_outcomes(recognizer, dataset, decoder, args.limit, **options)
         if args.write:
-            table[decoder] = list(fit(conf, right))
+            table[decoder] = list(fit(conf, familiar, right))
         params = table.get(decoder)
-        shown = calibrate(conf, params) if params else conf   # what reading reports
+        shown = calibrate(conf, familiar, params) if params else conf   # what reading reports
         print(json.dumps({"decoder": decoder, "words": len(conf), "right": round(float(right.mean()), 4),
+                          "known": round(float(familiar.mean()), 4),
+                          "right_if_known": round(float(right[familiar].mean()), 4) if familiar.any() else None,
+                          "right_if_unknown": round(float(right[~familiar].mean()), 4) if not familiar.all() else None,
                           "mean_confidence_raw": round(float(conf.mean()), 4),
                           "ece_raw": expected_calibration_error(conf, right),
                           "calibration": params,
                           "ece": expected_calibration_error(shown, right) if params else None,
+                          "reliability_raw": reliability(conf, right),
                           "reliability": reliability(shown, right)}), flush=True)
     if args.write:
         config_path = model_dir / "config.json"
