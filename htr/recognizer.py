@@ -77,12 +77,14 @@ class Recognizer:
         """Map frames back to image columns: the prepared image is the ink crop, deslanted and scaled."""
         x0, y0, x1, y1 = ink_box(ink) or (0, 0, ink.shape[1], ink.shape[0])
         scale = (x1 - x0) / max(frames, 1)
+        conf = np.array([wd.confidence for wd in d.words])
+        if calibration and len(conf):
+            conf = calibrate(conf, np.array([known(wd.text, lm) for wd in d.words]), calibration)
         words = []
-        for wd in d.words:
+        for wd, c in zip(d.words, conf.tolist()):
             a = int(x0 + wd.start * scale - scale)
             b = int(x0 + (wd.end + 1) * scale + scale)
-            conf = calibrate(wd.confidence, known(wd.text, lm), calibration) if calibration else wd.confidence
-            words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(conf, 4)))
+            words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(c, 4)))
         return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
 
 

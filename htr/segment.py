@@ -148,7 +148,7 @@ def _min_run(length: int) -> int:
 
 def _runs_along_rows(ink: np.ndarray) -> np.ndarray:
     """The ink in long horizontal runs that no stroke crosses: rule candidates (`remove_rules`)."""
-    h, w = ink.shape
+    w = ink.shape[1]
     if w < 60:
         return np.zeros_like(ink, bool)
     fat = cv2.dilate(ink, np.ones((5, 1), np.uint8))
