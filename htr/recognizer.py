@@ -63,8 +63,9 @@ class Recognizer:
         return out  # type: ignore[return-value]
 
     def read_lines(self, images: list[np.ndarray], decoder: str = "greedy", **options) -> list[Line]:
-        """Recognize each image as one line; word boxes are placed from the CTC frames, and word
-        confidences are calibrated for the decoder when the model carries its calibration."""
+        """Recognize each image as one line; word boxes are placed from the CTC frames. When the
+        model carries a calibration for the decoder, word confidences are calibrated and a line's
+        is the mean of its words': the share of them expected to be right."""
         maps = [ink_map(im) for im in images]
         lines = []
         for ink, lp in zip(maps, self.logprobs_prepared([prepare_ink(m, self.pre) for m in maps])):
@@ -85,7 +86,8 @@ class Recognizer:
             a = int(x0 + wd.start * scale - scale)
             b = int(x0 + (wd.end + 1) * scale + scale)
             words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(c, 4)))
-        return Line(d.text, (x0, y0, x1, y1), round(d.confidence, 4), words)
+        line_conf = float(conf.mean()) if calibration and len(conf) else d.confidence   # words expected right
+        return Line(d.text, (x0, y0, x1, y1), round(line_conf, 4), words)
 
 
 @lru_cache(maxsize=4)

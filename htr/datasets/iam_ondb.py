@@ -201,7 +201,7 @@ class IamOnDB(Dataset):
     def _save_cache(self, path: Path) -> None:
         counts = [len(s) for line in self._strokes for s in line]
         pts = np.concatenate([s for line in self._strokes for s in line]) if counts else np.zeros((0, 3), np.float32)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")   # own name: ranks of a run may write at once
         np.savez(tmp, points=pts, stroke_sizes=np.array(counts, np.int64),
                  line_sizes=np.array([len(line) for line in self._strokes], np.int64),
                  ids=np.array(self.ids), labels=np.array(self.labels, dtype=object).astype(str),
