@@ -39,18 +39,14 @@ def word_outcomes(recognizer, dataset, decoder: str, limit: int = 0,
     """For every word read from the dataset's lines: its raw confidence, whether it is `known`,
     and whether it is right (kept as it is by the alignment of the read words with the
     transcription's words)."""
-    from htr.decoding import decode
-    n = min(limit, len(dataset)) if limit else len(dataset)
     conf, familiar, right = [], [], []
-    for s in range(0, n, 64):
-        samples = [dataset[i] for i in range(s, min(s + 64, n))]
-        for sample, lp in zip(samples, recognizer.logprobs([x.image for x in samples])):
-            read = decode(lp, recognizer.charset, decoder, **options).words
-            kept = {k for op in Levenshtein.opcodes([w.text for w in read], sample.text.split())
-                    if op.tag == "equal" for k in range(op.src_start, op.src_end)}
-            conf += [w.confidence for w in read]
-            familiar += [known(w.text, options.get("lm")) for w in read]
-            right += [k in kept for k in range(len(read))]
+    for sample, decoded in recognizer.decode_dataset(dataset, decoder, limit, **options):
+        read = decoded.words
+        kept = {k for op in Levenshtein.opcodes([w.text for w in read], sample.text.split())
+                if op.tag == "equal" for k in range(op.src_start, op.src_end)}
+        conf += [w.confidence for w in read]
+        familiar += [known(w.text, options.get("lm")) for w in read]
+        right += [k in kept for k in range(len(read))]
     return np.array(conf, np.float64), np.array(familiar, bool), np.array(right, bool)
 
 

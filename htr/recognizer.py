@@ -5,6 +5,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import onnxruntime as ort
@@ -32,7 +33,7 @@ class Recognizer:
         self.charset = Charset(self.config["charset"])
         self.pre = Preprocess.from_dict(self.config["preprocess"])
         self.factor = int(self.config["width_factor"])
-        self.calibration = self.config.get("calibration", {})   # decoder -> [a, b] (htr.calibration)
+        self.calibration = self.config.get("calibration", {})   # decoder -> [a, b, c] (htr.calibration)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
@@ -50,6 +51,15 @@ class Recognizer:
         """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared image."""
         prepared = [self.pre(im) for im in images]
         return self.logprobs_prepared(prepared)
+
+    def decode_dataset(self, dataset, decoder: str = "greedy", limit: int = 0, **options) -> Iterator[tuple]:
+        """(sample, Decoded) for the first `limit` lines of a dataset (all when 0), read in
+        groups of 64 images: what evaluation and calibration go through."""
+        n = min(limit, len(dataset)) if limit else len(dataset)
+        for s in range(0, n, 64):
+            samples = [dataset[i] for i in range(s, min(s + 64, n))]
+            for sample, lp in zip(samples, self.logprobs([x.image for x in samples])):
+                yield sample, decode(lp, self.charset, decoder, **options)
 
     def logprobs_prepared(self, prepared: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray | None] = [None] * len(prepared)

@@ -26,14 +26,13 @@ def run(args) -> int:
     from htr.calibration import calibrate, expected_calibration_error, fit, reliability, word_outcomes
     from htr.datasets import open_dataset
     from htr.recognizer import DEFAULT_MODEL, Recognizer
-    options = {k: v for k, v in (("root", args.root), ("split", args.split), ("forms", args.forms)) if v}
-    dataset = open_dataset(args.dataset, **options)
+    where = {k: v for k, v in (("root", args.root), ("split", args.split), ("forms", args.forms)) if v}
+    dataset = open_dataset(args.dataset, **where)
     model_dir = Path(args.model or DEFAULT_MODEL)
     recognizer = Recognizer(model_dir)
     table = dict(recognizer.calibration)
     for decoder in args.decoder or ["greedy", "beam", "wordbeam", "lm"]:
-        options = decoder_options(args)
-        conf, familiar, right = word_outcomes(recognizer, dataset, decoder, args.limit, **options)
+        conf, familiar, right = word_outcomes(recognizer, dataset, decoder, args.limit, **decoder_options(args))
         if args.write:
             table[decoder] = list(fit(conf, familiar, right))
         params = table.get(decoder)

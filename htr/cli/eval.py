@@ -36,19 +36,15 @@ def register(sub) -> None:
 def evaluate(recognizer, dataset, decoder: str = "greedy", limit: int = 0, layout: str = "line",
              **options) -> dict:
     from htr.api import read_image
-    from htr.decoding import decode
     from htr.metrics import cer, wer
     n = min(limit, len(dataset)) if limit else len(dataset)
     t0 = time.perf_counter()
-    refs, hyps = [], []
-    for s in range(0, n, 64):
-        samples = [dataset[i] for i in range(s, min(s + 64, n))]
-        if layout == "line":
-            hyps += [decode(lp, recognizer.charset, decoder, **options).text
-                     for lp in recognizer.logprobs([x.image for x in samples])]
-        else:
-            hyps += [read_image(x.image, recognizer, decoder, layout, **options).text for x in samples]
-        refs += [x.text for x in samples]
+    if layout == "line":
+        pairs = [(x.text, d.text) for x, d in recognizer.decode_dataset(dataset, decoder, n, **options)]
+    else:
+        pairs = [(x.text, read_image(x.image, recognizer, decoder, layout, **options).text)
+                 for x in (dataset[i] for i in range(n))]
+    refs, hyps = [r for r, _ in pairs], [h for _, h in pairs]
     return {"cer": round(cer(refs, hyps), 5), "wer": round(wer(refs, hyps), 5), "lines": n,
             "seconds": round(time.perf_counter() - t0, 2)}
 
