@@ -12,6 +12,9 @@ weights holds the preset, so a model can be rebuilt from its JSON alone.
   vertically, 2 BiLSTM layers of 192, dropout 0.2, and no width cap (whole lines, not 256 px
   crops). Per line it trains at less than half SimpleHTR's speed, which only ever sees 256 px
   (benchmarks/train_speed.py; docs/model.md has the figures).
+- `large`: `base`'s input with wider convolutions (up to 192 channels) and 4 BiLSTM layers of
+  256, 6.9 M weights: to find out on a GPU how far the architecture goes with more capacity and
+  compute than two CPU hours allow (docs/model.md, "On a GPU").
 """
 from __future__ import annotations
 
@@ -32,6 +35,12 @@ PRESETS: dict[str, dict] = {
         "convs": [(32, 3, (2, 2)), (64, 3, (2, 2)), (96, 3, (1, 1)), (96, 3, (2, 1)),
                   (128, 3, (1, 1)), (128, 3, (2, 1))],
         "rnn_hidden": 192, "rnn_layers": 2, "dropout": 0.2,
+    },
+    "large": {
+        "height": 40, "core": 0.34, "max_width": 2048,
+        "convs": [(32, 3, (2, 2)), (64, 3, (2, 2)), (128, 3, (1, 1)), (128, 3, (2, 1)),
+                  (192, 3, (1, 1)), (192, 3, (2, 1))],
+        "rnn_hidden": 256, "rnn_layers": 4, "dropout": 0.3,
     },
     # For tests: trains in seconds.
     "tiny": {

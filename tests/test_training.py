@@ -157,6 +157,25 @@ def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
     assert np.allclose(ref, onnx, atol=1e-3)
 
 
+@pytest.mark.parametrize("preset", ["simplehtr", "base", "large", "tiny"])
+def test_every_preset_builds_and_gives_one_frame_per_width_factor_columns(preset):
+    """Each preset's config makes a network whose output has ceil(W / width_factor) frames of
+    charset + blank classes for a line of its input height, in training and in reading mode."""
+    import torch
+
+    from htr.train import build_model, model_config
+
+    config = model_config(preset, Charset())
+    model = build_model(config)
+    height, factor = config["arch"]["height"], config["width_factor"]
+    x = torch.rand(2, 1, height, 24 * factor)
+    for mode in (model.train, model.eval):
+        mode()
+        out = model(x, torch.tensor([24, 17]))
+        assert out.shape == (24, 2, len(config["charset"]) + 1)
+        assert torch.allclose(out.exp().sum(-1), torch.ones(24, 2), atol=1e-4)
+
+
 def test_padding_does_not_reach_a_line_through_the_lstm():
     """The backward LSTM starts at each line's own end: frames of a line come out the same
     alone or beside a longer line, whatever the padding holds."""

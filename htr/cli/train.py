@@ -34,7 +34,7 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a model", description=(
         "Train a CRNN+CTC recognizer. Datasets are specs NAME:key=value,... e.g. "
         "iam-ondb:root=../shared/data/iam-ondb,split=trainset  (add weight=W to repeat one W times per epoch)."))
-    p.add_argument("--preset", default="base", help="simplehtr, base or tiny (htr/model.py)")
+    p.add_argument("--preset", default="base", help="simplehtr, base, large or tiny (htr/model.py)")
     p.add_argument("--data", nargs="+", default=[], help="training dataset specs (not needed with --resume)")
     p.add_argument("--val", default="", help="validation dataset spec (not needed with --resume)")
     p.add_argument("--out", required=True, help="model directory to write")
