@@ -14,7 +14,7 @@ weights holds the preset, so a model can be rebuilt from its JSON alone.
   (benchmarks/train_speed.py; docs/model.md has the figures).
 - `large`: `base`'s input with wider convolutions (up to 192 channels) and 4 BiLSTM layers of
   256, 6.9 M weights: to find out on a GPU how far the architecture goes with more capacity and
-  compute than two CPU hours allow (docs/model.md, "On a GPU").
+  compute than two CPU hours allow (docs/model.md, "More capacity, on a GPU").
 """
 from __future__ import annotations
 
