@@ -22,7 +22,13 @@ from htr.recognizer import Recognizer
 
 
 def moved(x: np.ndarray, rows: int) -> np.ndarray:
-    return np.roll(x, rows, axis=0)
+    """Moved down by `rows` (up if negative), the rows moved in left blank."""
+    out = np.zeros_like(x)
+    if rows >= 0:
+        out[rows:] = x[:len(x) - rows]
+    else:
+        out[:rows] = x[-rows:]
+    return out
 
 
 def thickness(x: np.ndarray, grow: bool) -> np.ndarray:
