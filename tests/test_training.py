@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from htr.charset import Charset
 from htr.cli.train import tcmalloc
 from htr.datasets.iam_ondb import IamOnDB
+from htr.model import PRESETS
 from htr.preprocess import Preprocess
 from htr.train import TrainConfig, load_model, train
 
@@ -157,7 +158,7 @@ def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
     assert np.allclose(ref, onnx, atol=1e-3)
 
 
-@pytest.mark.parametrize("preset", ["simplehtr", "base", "large", "tiny"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_builds_and_gives_one_frame_per_width_factor_columns(preset):
     """Each preset's config makes a network whose output has ceil(W / width_factor) frames of
     charset + blank classes for a line of its input height, in training and in reading mode."""
