@@ -22,7 +22,7 @@ from htr.recognizer import Recognizer
 
 
 def edits_per_line(model: str, decoder: str, images: list, refs: list[str]) -> tuple[np.ndarray, float]:
-    recognizer = Recognizer.load(model)
+    recognizer = Recognizer.load(model, reread=False)   # the networks alone, each line read once
     logprobs = recognizer.logprobs(images)
     hyps = [decode(lp, recognizer.charset, decoder).text for lp in logprobs]
     sure = float(np.mean([np.exp(lp.max(-1)).mean() for lp in logprobs]))

@@ -52,7 +52,7 @@ def main() -> None:
     args = p.parse_args()
     ds = IamOnDB(args.root, args.split)
     n = min(args.lines or len(ds), len(ds))
-    rec = Recognizer(args.model)
+    rec = Recognizer(args.model, reread=False)   # each line once, at the width prepared
     refs, hyps = ds.labels[:n], []
     for s in range(0, n, 64):
         prepared = [rec.pre(ds[i].image) for i in range(s, min(n, s + 64))]

@@ -32,7 +32,7 @@ def main() -> None:
     n = min(args.lines, len(ds))
     images, refs = [ds[i].image for i in range(n)], ds.labels[:n]
     for path in args.models:
-        rec = Recognizer(path)
+        rec = Recognizer(path, reread=False)   # each line once, at the width prepared
         prepared = [rec.pre(im) for im in images]
         ratio = np.array([p.shape[1] / rec.factor / len(ref) for p, ref in zip(prepared, refs)])
         hyps = [greedy(lp, rec.charset).text for lp in rec.logprobs_prepared(prepared)]

@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--tails", type=int, nargs="+", default=[0, 80, 320])
     args = p.parse_args()
     ds = IamOnDB(args.root, args.split)
-    rec = Recognizer(args.model)
+    rec = Recognizer(args.model, reread=False)   # each line once, at the width prepared
     prepared = [rec.pre(ds[i].image) for i in range(len(ds))]
     for tail in args.tails:
         padded = [np.pad(x, ((0, 0), (0, tail))) for x in prepared]

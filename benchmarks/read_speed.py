@@ -2,8 +2,9 @@
 
 The same IAM-OnDB testset_t lines (drawn once with the default pen) go through each model:
 preprocessing, the ONNX network and greedy decoding, all included; and, on its own, the
-preprocessing (contrast, deslanting, scaling: one core, best of 3). Prints one JSON line per
-model.
+preprocessing (contrast, deslanting, scaling: one core, best of 3). Reading as it is by default
+(narrow handwriting read a second time, stretched: docs/model.md, "Letter width"), and batched
+with one reading per line (`htr eval --single-read`). Prints one JSON line per model.
 
     python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
 """
@@ -48,10 +49,13 @@ def main() -> None:
     images = [ds[i].image for i in range(min(args.lines, len(ds)))]
     for path in args.models:
         rec = Recognizer(path, threads=args.threads)
+        once = Recognizer(path, threads=args.threads, reread=False)
         print(json.dumps({"model": path, "preset": rec.config.get("preset"), "lines": len(images),
                           "threads": args.threads,
                           "batch1_lines_per_s": round(lines_per_second(rec, images, 1), 1),
                           f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1),
+                          f"single_read_batch{args.batch}_lines_per_s":
+                              round(lines_per_second(once, images, args.batch), 1),
                           "prepare_ms_per_line": round(prepare_ms(rec, images), 2)}),
               flush=True)
 

@@ -75,7 +75,7 @@ def main() -> None:
     args = p.parse_args()
     ds = IamOnDB(args.root, args.split)
     n = min(args.limit, len(ds)) if args.limit else len(ds)
-    rec = Recognizer(args.model)
+    rec = Recognizer(args.model, reread=False)   # each line once, at the width prepared
     prepared = [rec.pre(ds[i].image) for i in range(n)]
     refs = ds.labels[:n]
     probs = {name: [np.exp(lp) for lp in rec.logprobs_prepared([f(x) for x in prepared])]

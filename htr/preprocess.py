@@ -233,6 +233,13 @@ def prepare_ink(ink: np.ndarray, cfg: Preprocess) -> np.ndarray:
     return cv2.resize(x, (new_w, cfg.height), interpolation=interp)
 
 
+def stretch(x: np.ndarray, f: float, max_width: int) -> np.ndarray:
+    """A prepared line made f times as wide (at most `max_width`), its height unchanged."""
+    h, w = x.shape
+    new_w = int(np.clip(round(w * f), 4, max(max_width, w)))
+    return cv2.resize(x, (new_w, h), interpolation=cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR)
+
+
 def batch(images: list[np.ndarray], factor: int, bucket: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Pad prepared images on the right to one width, a multiple of the model's width factor
     times `bucket` frames: (N,1,H,W), and per image the number of output frames its own columns

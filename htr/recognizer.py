@@ -14,14 +14,19 @@ from htr.calibration import calibrate, known
 from htr.charset import Charset
 from htr.decoding import Decoded, decode
 from htr.page import Line, Word
-from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink
+from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, stretch
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
 BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
+# A line whose first reading gives it fewer CTC frames per character than the model's
+# `frames_per_char` (config.json) by more than NARROW is stretched to it, by at most MAX_STRETCH,
+# and read again: both chosen on the decoder-tuning forms (benchmarks/letter_width.py).
+NARROW = 0.1
+MAX_STRETCH = 1.6
 
 
 class Recognizer:
-    def __init__(self, model_dir: str | Path, threads: int | None = None):
+    def __init__(self, model_dir: str | Path, threads: int | None = None, reread: bool = True):
         model_dir = Path(model_dir)
         onnx_path, cfg_path = model_dir / "model.onnx", model_dir / "config.json"
         for p in (cfg_path, onnx_path):
@@ -34,6 +39,8 @@ class Recognizer:
         self.pre = Preprocess.from_dict(self.config["preprocess"])
         self.factor = int(self.config["width_factor"])
         self.calibration = self.config.get("calibration", {})   # decoder -> [a, b, c] (htr.calibration)
+        self.frames_per_char = float(self.config.get("frames_per_char", 0)) if reread else 0.0
+        self.narrow = NARROW
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
@@ -44,8 +51,8 @@ class Recognizer:
                              f"export it again: htr export --model {model_dir} -o {onnx_path}")
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Recognizer":
-        return _cached(str(Path(path or DEFAULT_MODEL).resolve()))
+    def load(cls, path: str | Path | None = None, reread: bool = True) -> "Recognizer":
+        return _cached(str(Path(path or DEFAULT_MODEL).resolve()), reread)
 
     def logprobs(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared image."""
@@ -62,6 +69,22 @@ class Recognizer:
                 yield sample, decode(lp, self.charset, decoder, **options)
 
     def logprobs_prepared(self, prepared: list[np.ndarray]) -> list[np.ndarray]:
+        """Per prepared image, (T, C) log-probabilities. Narrow handwriting is read twice: the
+        x-height scaling leaves a cramped writer's letters narrower than the model reads best,
+        so a line whose first reading has too few frames per character is stretched to the
+        model's `frames_per_char` and read again (docs/model.md, "Letter width")."""
+        out = self._run(prepared)
+        if self.frames_per_char:
+            again = {}
+            for i, (x, lp) in enumerate(zip(prepared, out)):
+                f = min(self.frames_per_char * max(characters(lp), 1) / len(lp), MAX_STRETCH)
+                if f > 1 + self.narrow:
+                    again[i] = stretch(x, f, self.pre.max_width)
+            for i, lp in zip(again, self._run(list(again.values()))):
+                out[i] = lp
+        return out
+
+    def _run(self, prepared: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray | None] = [None] * len(prepared)
         order = np.argsort([p.shape[1] for p in prepared])  # similar widths together: less padding
         for s in range(0, len(order), BATCH):
@@ -100,6 +123,12 @@ class Recognizer:
         return Line(d.text, (x0, y0, x1, y1), round(line_conf, 4), words)
 
 
+def characters(logprobs: np.ndarray) -> int:
+    """How many characters greedy decoding reads in (T, C) log-probabilities (0 is the blank)."""
+    path = logprobs.argmax(axis=1)
+    return int(np.count_nonzero((path != 0) & (path != np.r_[-1, path[:-1]])))
+
+
 @lru_cache(maxsize=4)
-def _cached(path: str) -> Recognizer:
-    return Recognizer(path)
+def _cached(path: str, reread: bool) -> Recognizer:
+    return Recognizer(path, reread=reread)

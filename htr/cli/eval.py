@@ -30,6 +30,9 @@ def register(sub) -> None:
                         "auto reads it as `htr read` does, finding the lines first (a crop with a "
                         "printed label above the name is two lines)")
     p.add_argument("--detection-only", action="store_true", help="pages: only line detection, no model needed")
+    p.add_argument("--single-read", action="store_true",
+                   help="read each line once: no second reading of narrow handwriting stretched to the "
+                        "model's frames_per_char (faster, less accurate; docs/model.md)")
     p.set_defaults(func=run)
 
 
@@ -90,7 +93,7 @@ def run(args) -> int:
     from htr.recognizer import Recognizer
     options = {k: v for k, v in (("root", args.root), ("split", args.split)) if v}
     if args.task == "pages":
-        recognizer = None if args.detection_only else Recognizer.load(args.model)
+        recognizer = None if args.detection_only else Recognizer.load(args.model, reread=not args.single_read)
         result = evaluate_pages(recognizer, open_dataset(args.dataset, **options), args.decoder, args.limit,
                                 **decoder_options(args))
         print(json.dumps(result) if args.json else
@@ -98,7 +101,8 @@ def run(args) -> int:
               (f"  page CER {result['cer']:.2%}  WER {result['wer']:.2%}" if "cer" in result else "") +
               f"  on {result['pages']} pages in {result['seconds']} s")
         return 0
-    result = evaluate(Recognizer.load(args.model), open_dataset(args.dataset, **options), args.decoder, args.limit,
+    recognizer = Recognizer.load(args.model, reread=not args.single_read)
+    result = evaluate(recognizer, open_dataset(args.dataset, **options), args.decoder, args.limit,
                       args.layout, **decoder_options(args))
     print(json.dumps(result) if args.json else
           f"CER {result['cer']:.2%}  WER {result['wer']:.2%}  on {result['lines']} lines in {result['seconds']} s")
