@@ -27,11 +27,12 @@ LINE_FILL = 0.4  # "auto": a lone line whose ink spans this much of the image he
 
 
 def read(image: str | os.PathLike | bytes | np.ndarray, model: str | Path | None = None,
-         decoder: str | None = None, layout: str = "auto", **options) -> Page:
-    """Read handwriting from a path, bytes or array; returns the lines with boxes and confidences."""
+         decoder: str | None = None, layout: str = "auto", reread: bool = True, **options) -> Page:
+    """Read handwriting from a path, bytes or array; returns the lines with boxes and confidences.
+    `reread=False` reads each line once: faster, less accurate on narrow handwriting."""
     t0 = time.perf_counter()
     img = load_image(image)
-    page = read_image(img, Recognizer.load(model), decoder or DEFAULT_DECODER, layout, **options)
+    page = read_image(img, Recognizer.load(model, reread), decoder or DEFAULT_DECODER, layout, **options)
     page.seconds = round(time.perf_counter() - t0, 4)
     return page
 

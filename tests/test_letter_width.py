@@ -84,3 +84,19 @@ def test_eval_single_read_reads_each_line_once(mini_iam_ondb, capsys):
         assert (got["cer"], got["wer"], got["lines"]) == (want["cer"], want["wer"], want["lines"])
         results.append(got["cer"])
     assert results[0] != results[1]   # this form has narrow lines: the second reading changes them
+
+
+def test_read_single_read(lines, tmp_path, capsys):
+    """`htr.read(..., reread=False)` and `htr read --single-read` read each line once."""
+    narrow = cv2.resize(lines[0].image, (int(lines[0].image.shape[1] * 0.6), lines[0].image.shape[0]),
+                        interpolation=cv2.INTER_AREA)
+    once = Recognizer(MODEL, reread=False).read_lines([narrow], "greedy")[0].text
+    twice = Recognizer(MODEL).read_lines([narrow], "greedy")[0].text
+    assert once != twice
+    assert htr.read(narrow, decoder="greedy", layout="line", reread=False).text == once
+    assert htr.read(narrow, decoder="greedy", layout="line").text == twice
+    cv2.imwrite(str(tmp_path / "narrow.png"), narrow)
+    args = ["read", str(tmp_path / "narrow.png"), "--decoder", "greedy", "--layout", "line"]
+    for extra, want in (([], twice), (["--single-read"], once)):
+        assert main(args + extra) == 0
+        assert capsys.readouterr().out.strip() == want

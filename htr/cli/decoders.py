@@ -1,4 +1,4 @@
-"""The decoding options shared by `htr read` and `htr eval`."""
+"""The reading and decoding options shared by `htr read` and `htr eval`."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,12 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beam-width", type=int, metavar="N", help="hypotheses kept by beam, wordbeam and lm")
     p.add_argument("--lm-weight", type=float, metavar="W", help="weight of the language model (wordbeam, lm)")
     p.add_argument("--lm", metavar="DIR", help="language model directory from `htr lm build` (default: shipped)")
+
+
+def add_reading_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--single-read", action="store_true",
+                   help="read each line once: no second reading of narrow handwriting stretched to the "
+                        "model's frames_per_char (faster, less accurate; docs/model.md, \"Letter width\")")
 
 
 def decoder_options(args: argparse.Namespace) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import time
 
-from htr.cli.decoders import add_decoder_arguments, decoder_options
+from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
 
 def add_model_and_dataset_arguments(p) -> None:
@@ -30,9 +30,7 @@ def register(sub) -> None:
                         "auto reads it as `htr read` does, finding the lines first (a crop with a "
                         "printed label above the name is two lines)")
     p.add_argument("--detection-only", action="store_true", help="pages: only line detection, no model needed")
-    p.add_argument("--single-read", action="store_true",
-                   help="read each line once: no second reading of narrow handwriting stretched to the "
-                        "model's frames_per_char (faster, less accurate; docs/model.md)")
+    add_reading_arguments(p)
     p.set_defaults(func=run)
 
 

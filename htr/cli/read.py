@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from htr.cli.decoders import add_decoder_arguments, decoder_options
+from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
 
 
@@ -17,6 +17,7 @@ def register(sub) -> None:
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
+    add_reading_arguments(p)
     p.add_argument("--format", default="text", choices=FORMATS, help="output format")
     p.add_argument("--layout", default="auto", choices=["auto", "page", "line"],
                    help="page: find lines and words; line: the image is one line or word; "
@@ -40,7 +41,8 @@ def run(args) -> int:
         try:
             # With --overlay the decoded image is drawn on too: decode it once.
             source = load_image(path) if args.overlay else path
-            page = read(source, model=args.model, decoder=args.decoder, layout=args.layout, **decoder_options(args))
+            page = read(source, model=args.model, decoder=args.decoder, layout=args.layout,
+                        reread=not args.single_read, **decoder_options(args))
         except ImageError as e:
             print(f"htr: error: {e}", file=sys.stderr)
             status = 2
