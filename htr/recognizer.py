@@ -19,8 +19,9 @@ from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, str
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
 BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
 # A line whose first reading gives it fewer CTC frames per character than the model's
-# `frames_per_char` (config.json) by more than NARROW is stretched to it, by at most MAX_STRETCH,
-# and read again: both chosen on the decoder-tuning forms (benchmarks/letter_width.py).
+# `frames_per_char` (config.json) by more than NARROW (chosen on the decoder-tuning forms,
+# benchmarks/letter_width.py) is stretched to it and read again; MAX_STRETCH bounds what a first
+# reading with many false characters can cost.
 NARROW = 0.1
 MAX_STRETCH = 1.6
 
