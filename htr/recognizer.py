@@ -56,7 +56,9 @@ class Recognizer:
         return _cached(str(Path(path or DEFAULT_MODEL).resolve()), reread)
 
     def logprobs(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared image."""
+        """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared
+        image, or of its stretched copy when it was read a second time: either way the frames
+        span the line evenly, which is all `_to_line` relies on."""
         prepared = [self.pre(im) for im in images]
         return self.logprobs_prepared(prepared)
 
