@@ -8,6 +8,11 @@ Pick the target on lines the model did not train on and the figures are not repo
 
     python benchmarks/letter_width.py --split testset_v --forms 150:
     python benchmarks/letter_width.py --split testset_t --targets 4.0
+
+`--features-at K...` asks whether a second reading could cost less: the narrow lines' second
+reading made from the first reading's convolutional features after the network's first K CNN
+layers (torch modules; all of them: only the BiLSTM runs again), stretched instead of the image
+(first target and threshold only; needs torch).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import numpy as np
 from htr.datasets import open_dataset
 from htr.decoding import greedy
 from htr.metrics import cer, wer
-from htr.recognizer import Recognizer, characters
+from htr.recognizer import MAX_STRETCH, Recognizer, characters
 
 
 def main() -> None:
@@ -31,6 +36,8 @@ def main() -> None:
     p.add_argument("--targets", type=float, nargs="+", default=[3.5, 3.75, 4.0, 4.25, 4.5])
     p.add_argument("--narrow", type=float, nargs="+", default=[0.1, 0.2],
                    help="read again when the first reading is narrower than the target by this share")
+    p.add_argument("--features-at", type=int, nargs="*", default=[],
+                   help="also read narrow lines again from features stretched after this many CNN layers")
     args = p.parse_args()
     data = open_dataset("iam-ondb", root=args.root, split=args.split, forms=args.forms)
     rec = Recognizer(args.model)
@@ -53,6 +60,41 @@ def main() -> None:
     for narrow in args.narrow:
         for target in args.targets:
             report(target, narrow)
+    for k in args.features_at:
+        hyps = features_stretched(args.model, rec, prepared, k, args.targets[0], args.narrow[0])
+        print(json.dumps({"split": args.split, "forms": args.forms, "lines": len(refs),
+                          "frames_per_char": args.targets[0], "narrow": args.narrow[0], "features_at": k,
+                          "cer": round(cer(refs, hyps), 4), "wer": round(wer(refs, hyps), 4)}), flush=True)
+
+
+def features_stretched(model_dir: str, rec: Recognizer, prepared: list, k: int, target: float,
+                       narrow: float) -> list[str]:
+    """Greedy readings, narrow lines read again from their features after CNN layer k stretched
+    (bilinear) by the factor the image would be stretched by."""
+    import torch
+    import torch.nn.functional as F
+
+    from htr.train import load_model
+    model, _ = load_model(model_dir)
+
+    def rest(features: torch.Tensor) -> np.ndarray:
+        f = model.cnn[k:](features)
+        n, c, h, t = f.shape
+        seq = f.reshape(n, c * h, t).permute(2, 0, 1)
+        return model.head(model.rnn(seq, torch.tensor([t]))).log_softmax(-1)[:, 0].numpy()
+
+    hyps = []
+    with torch.no_grad():
+        for x in prepared:
+            x = np.pad(x, ((0, 0), (0, -x.shape[1] % rec.factor)))
+            features = model.cnn[:k](torch.from_numpy(x)[None, None])
+            lp = rest(features)
+            f = min(target * max(characters(lp), 1) / len(lp), MAX_STRETCH)
+            if f > 1 + narrow:
+                size = (features.shape[2], round(features.shape[3] * f))
+                lp = rest(F.interpolate(features, size=size, mode="bilinear", align_corners=False))
+            hyps.append(greedy(lp, rec.charset).text)
+    return hyps
 
 
 if __name__ == "__main__":

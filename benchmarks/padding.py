@@ -4,9 +4,12 @@ Models trained before htr.model.BiLSTM (the one shipped first on 25 Nov included
 a batch padded with blank columns up to the widest line, read by the backward LSTM before the
 line, while reading pads only to a multiple of the width factor. This prints the CER of the
 testset_t lines with `--tails` blank columns appended to each line's own image (for a model
-trained with the padding masked, how much trailing blank still matters).
+trained with the padding masked, how much trailing blank still matters). The recognizer also
+pads each line up to the widest of the lines it runs through the network with it (sorted by
+width, `htr.recognizer.BATCH` a call): `--batch-sizes` sets how many.
 
     python benchmarks/padding.py --tails 0 80 320
+    python benchmarks/padding.py --tails 0 --batch-sizes 1 8 16 32
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import numpy as np
 from htr.datasets.iam_ondb import IamOnDB
 from htr.decoding import greedy
 from htr.metrics import cer
+from htr import recognizer
 from htr.recognizer import Recognizer
 
 
@@ -27,15 +31,19 @@ def main() -> None:
     p.add_argument("--root", default="../shared/data/iam-ondb")
     p.add_argument("--split", default="testset_t")
     p.add_argument("--tails", type=int, nargs="+", default=[0, 80, 320])
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[recognizer.BATCH],
+                   help="lines per ONNX call")
     args = p.parse_args()
     ds = IamOnDB(args.root, args.split)
     rec = Recognizer(args.model, reread=False)   # each line once, at the width prepared
     prepared = [rec.pre(ds[i].image) for i in range(len(ds))]
-    for tail in args.tails:
-        padded = [np.pad(x, ((0, 0), (0, tail))) for x in prepared]
-        hyps = [greedy(lp, rec.charset).text for lp in rec.logprobs_prepared(padded)]
-        print(json.dumps({"model": args.model, "lines": len(ds), "tail_columns": tail,
-                          "cer": round(cer(ds.labels, hyps), 4)}), flush=True)
+    for size in args.batch_sizes:
+        recognizer.BATCH = size
+        for tail in args.tails:
+            padded = [np.pad(x, ((0, 0), (0, tail))) for x in prepared]
+            hyps = [greedy(lp, rec.charset).text for lp in rec.logprobs_prepared(padded)]
+            print(json.dumps({"model": args.model, "lines": len(ds), "lines_per_onnx_call": size,
+                              "tail_columns": tail, "cer": round(cer(ds.labels, hyps), 4)}), flush=True)
 
 
 if __name__ == "__main__":

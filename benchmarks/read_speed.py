@@ -4,9 +4,12 @@ The same IAM-OnDB testset_t lines (drawn once with the default pen) go through e
 preprocessing, the ONNX network and greedy decoding, all included; and, on its own, the
 preprocessing (contrast, deslanting, scaling: one core, best of 3). Reading as it is by default
 (narrow handwriting read a second time, stretched: docs/model.md, "Letter width"), and batched
-with one reading per line (`htr eval --single-read`). Prints one JSON line per model.
+with one reading per line (`htr eval --single-read`). Prints one JSON line per model; with
+`--batch-sizes`, also the batched speed for each number of lines per ONNX call (the recognizer
+splits a batch into calls of `htr.recognizer.BATCH` lines).
 
     python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
+    python benchmarks/read_speed.py --batch-sizes 1 2 4 8 16 32 64
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import argparse
 import json
 import time
 
+from htr import recognizer
 from htr.datasets.iam_ondb import IamOnDB
 from htr.preprocess import ink_map, prepare_ink
 from htr.recognizer import Recognizer
@@ -44,6 +48,8 @@ def main() -> None:
     p.add_argument("--lines", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64, help="lines per call in the batched run")
+    p.add_argument("--batch-sizes", type=int, nargs="*", default=[],
+                   help="also time the batched run with these numbers of lines per ONNX call")
     args = p.parse_args()
     ds = IamOnDB(args.root, "testset_t")
     images = [ds[i].image for i in range(min(args.lines, len(ds)))]
@@ -58,6 +64,14 @@ def main() -> None:
                               round(lines_per_second(once, images, args.batch), 1),
                           "prepare_ms_per_line": round(prepare_ms(rec, images), 2)}),
               flush=True)
+        default = recognizer.BATCH
+        for size in args.batch_sizes:
+            recognizer.BATCH = size
+            print(json.dumps({"model": path, "lines_per_onnx_call": size,
+                              f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1),
+                              f"single_read_batch{args.batch}_lines_per_s":
+                                  round(lines_per_second(once, images, args.batch), 1)}), flush=True)
+        recognizer.BATCH = default
 
 
 if __name__ == "__main__":

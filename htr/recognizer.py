@@ -17,7 +17,10 @@ from htr.page import Line, Word
 from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, stretch
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
-BATCH = 16  # lines per ONNX call: large enough to amortize, small enough to pad little
+# Lines per ONNX call, sorted by width. Fewer pad less and so read faster (8: 7% faster on the
+# AVX2-only EPYC, benchmarks/read_speed.py --batch-sizes) and as well (benchmarks/padding.py
+# --batch-sizes), but the padding changes figures by a few hundredths, and docs' were read with 16.
+BATCH = 16
 # A line whose first reading gives it fewer CTC frames per character than the model's
 # `frames_per_char` (config.json) by more than NARROW (chosen on the decoder-tuning forms,
 # benchmarks/letter_width.py) is stretched to it and read again; MAX_STRETCH bounds what a first
