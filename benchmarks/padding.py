@@ -18,10 +18,10 @@ import json
 
 import numpy as np
 
+from htr import recognizer
 from htr.datasets.iam_ondb import IamOnDB
 from htr.decoding import greedy
 from htr.metrics import cer
-from htr import recognizer
 from htr.recognizer import Recognizer
 
 
