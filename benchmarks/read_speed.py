@@ -6,7 +6,9 @@ preprocessing (contrast, deslanting, scaling: one core, best of 3). Reading as i
 (narrow handwriting read a second time, stretched: docs/model.md, "Letter width"), and batched
 with one reading per line (`htr eval --single-read`). Prints one JSON line per model; with
 `--batch-sizes`, also the batched speed for each number of lines per ONNX call (the recognizer
-splits a batch into calls of `htr.recognizer.BATCH` lines).
+splits a batch into calls of `htr.recognizer.BATCH` lines). With `--api`, the same lines as
+image files would come to `htr read`: `htr.read` one image at a time, and `htr.api.read_many`
+(what `htr read A B ...` calls), greedy, segmentation included.
 
     python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
     python benchmarks/read_speed.py --batch-sizes 1 2 4 8 16 32 64
@@ -17,7 +19,9 @@ import argparse
 import json
 import time
 
+import htr
 from htr import recognizer
+from htr.api import read_many
 from htr.datasets.iam_ondb import IamOnDB
 from htr.preprocess import ink_map, prepare_ink
 from htr.recognizer import Recognizer
@@ -50,6 +54,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64, help="lines per call in the batched run")
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[],
                    help="also time the batched run with these numbers of lines per ONNX call")
+    p.add_argument("--api", action="store_true", help="also time htr.read and htr.api.read_many")
     args = p.parse_args()
     ds = IamOnDB(args.root, "testset_t")
     images = [ds[i].image for i in range(min(args.lines, len(ds)))]
@@ -72,6 +77,16 @@ def main() -> None:
                               f"single_read_batch{args.batch}_lines_per_s":
                                   round(lines_per_second(once, images, args.batch), 1)}), flush=True)
         recognizer.BATCH = default
+        if args.api:
+            htr.read(images[0], model=path, decoder="greedy")   # warm-up
+            t0 = time.perf_counter()
+            for im in images:
+                htr.read(im, model=path, decoder="greedy")
+            t1 = time.perf_counter()
+            list(read_many(images, model=path, decoder="greedy"))
+            t2 = time.perf_counter()
+            print(json.dumps({"model": path, "read_one_by_one_lines_per_s": round(len(images) / (t1 - t0), 1),
+                              "read_many_lines_per_s": round(len(images) / (t2 - t1), 1)}), flush=True)
 
 
 if __name__ == "__main__":

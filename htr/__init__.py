@@ -3,9 +3,11 @@
     import htr
     page = htr.read("note.png")
     print(page.text)
+    for page in htr.read_many(["a.png", "b.png"]):   # lines of many images read together
+        print(page.text)
 """
-from htr.api import read
+from htr.api import read, read_many
 from htr.page import Line, Page, Word
 
-__all__ = ["read", "Page", "Line", "Word"]
+__all__ = ["read", "read_many", "Page", "Line", "Word"]
 __version__ = "0.1.0"

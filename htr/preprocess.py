@@ -240,14 +240,17 @@ def stretch(x: np.ndarray, f: float, max_width: int) -> np.ndarray:
     return cv2.resize(x, (new_w, h), interpolation=cv2.INTER_AREA if new_w < w else cv2.INTER_LINEAR)
 
 
-def batch(images: list[np.ndarray], factor: int, bucket: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def batch(images: list[np.ndarray], factor: int, bucket: int = 1,
+          tail: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Pad prepared images on the right to one width, a multiple of the model's width factor
-    times `bucket` frames: (N,1,H,W), and per image the number of output frames its own columns
-    make (the last one possibly partly padding)."""
+    times `bucket` frames, plus `tail` blank columns that no line's frames count: (N,1,H,W), and
+    per image the number of output frames its own columns make (the last one possibly partly
+    padding). Reading asks for a tail so that no line's frames see the batch's edge
+    (htr.recognizer.edge_margin)."""
     widths = np.array([im.shape[1] for im in images], np.int64)
     frames = np.maximum(-(-widths // factor), 1)
     padded = -(-int(frames.max()) // bucket) * bucket
-    out = np.zeros((len(images), 1, images[0].shape[0], padded * factor), np.float32)
+    out = np.zeros((len(images), 1, images[0].shape[0], padded * factor + tail), np.float32)
     for k, im in enumerate(images):
         out[k, 0, :, : im.shape[1]] = im
     return out, frames

@@ -17,10 +17,9 @@ from htr.page import Line, Word
 from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, stretch
 
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default"
-# Lines per ONNX call, sorted by width. Fewer pad less and so read faster (8: 7% faster on the
-# AVX2-only EPYC, benchmarks/read_speed.py --batch-sizes) and as well (benchmarks/padding.py
-# --batch-sizes), but the padding changes figures by a few hundredths, and docs' were read with 16.
-BATCH = 16
+# Lines per ONNX call, sorted by width: fewer pad less, and 8 read fastest on the AVX2-only EPYC
+# (benchmarks/read_speed.py --batch-sizes). What a line reads does not depend on it (edge_margin).
+BATCH = 8
 # A line whose first reading gives it fewer CTC frames per character than the model's
 # `frames_per_char` (config.json) by more than NARROW (chosen on the decoder-tuning forms,
 # benchmarks/letter_width.py) is stretched to it and read again; MAX_STRETCH bounds what a first
@@ -42,6 +41,7 @@ class Recognizer:
         self.charset = Charset(self.config["charset"])
         self.pre = Preprocess.from_dict(self.config["preprocess"])
         self.factor = int(self.config["width_factor"])
+        self.tail = edge_margin(self.config["arch"]["convs"], self.factor)
         self.calibration = self.config.get("calibration", {})   # decoder -> [a, b, c] (htr.calibration)
         self.frames_per_char = float(self.config.get("frames_per_char", 0)) if reread else 0.0
         self.narrow = NARROW
@@ -95,7 +95,7 @@ class Recognizer:
         order = np.argsort([p.shape[1] for p in prepared])  # similar widths together: less padding
         for s in range(0, len(order), BATCH):
             idx = order[s:s + BATCH]
-            x, frames = batch([prepared[i] for i in idx], self.factor)
+            x, frames = batch([prepared[i] for i in idx], self.factor, tail=self.tail)
             y = self.session.run(None, {"image": x, "frames": frames})[0]  # T, N, C
             for k, i in enumerate(idx):
                 out[i] = y[: frames[k], k]
@@ -127,6 +127,21 @@ class Recognizer:
             words.append(Word(wd.text, (max(a, x0), y0, min(b, x1), y1), round(c, 4)))
         line_conf = float(conf.mean()) if calibration and len(conf) else d.confidence   # words expected right
         return Line(d.text, (x0, y0, x1, y1), round(line_conf, 4), words)
+
+
+def edge_margin(convs: list, factor: int) -> int:
+    """Blank columns to leave after a line's last frame so that no convolution or pooling behind
+    its frames reaches the right edge of the batch: the network's reach to the right, in input
+    columns, rounded up to whole frames. Without them a line's last frames see the convolutions'
+    zero padding at the edge when it is read alone or is the widest of its batch, and blank
+    columns when a wider line is beside it (not zeros once batch norm has shifted them), so the
+    same line read differently in different company (77 of the 1,518 testset_t lines,
+    benchmarks/padding.py --margin 0)."""
+    reach, scale = 0, 1
+    for _, k, (_, pool_w) in convs:
+        reach += (k // 2 + pool_w - 1) * scale
+        scale *= pool_w
+    return -(-reach // factor) * factor
 
 
 def characters(logprobs: np.ndarray) -> int:

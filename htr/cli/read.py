@@ -9,7 +9,6 @@ from pathlib import Path
 from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
 
-
 def register(sub) -> None:
     from htr.formats import FORMATS
     p = sub.add_parser("read", help="read handwriting from images")
@@ -29,7 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from htr.api import read
+    from htr.api import read_many
     from htr.formats import SUFFIXES, write
     from htr.imageio import ImageError, load_image
     status = 0
@@ -37,18 +36,16 @@ def run(args) -> int:
     many = len(args.images) > 1
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
-    for path in args.images:
-        try:
-            # With --overlay the decoded image is drawn on too: decode it once.
-            source = load_image(path) if args.overlay else path
-            page = read(source, model=args.model, decoder=args.decoder, layout=args.layout,
-                        reread=not args.single_read, **decoder_options(args))
-        except ImageError as e:
-            print(f"htr: error: {e}", file=sys.stderr)
+    pages = read_many(args.images, model=args.model, decoder=args.decoder, layout=args.layout,
+                      reread=not args.single_read, **decoder_options(args))
+    for path, page in zip(args.images, pages):
+        if isinstance(page, ImageError):
+            print(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
         if args.overlay:
-            _overlay(source, page, _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
+            _overlay(load_image(path), page,
+                     _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
         if args.output_dir:
             out = Path(args.output_dir) / (Path(path).stem + SUFFIXES[args.format])
             out.parent.mkdir(parents=True, exist_ok=True)
