@@ -55,14 +55,17 @@ def main() -> None:
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[],
                    help="also time the batched run with these numbers of lines per ONNX call")
     p.add_argument("--api", action="store_true", help="also time htr.read and htr.api.read_many")
+    p.add_argument("--margin", type=int, help="blank columns after each batch (default: the model's edge margin)")
     args = p.parse_args()
     ds = IamOnDB(args.root, "testset_t")
     images = [ds[i].image for i in range(min(args.lines, len(ds)))]
     for path in args.models:
         rec = Recognizer(path, threads=args.threads)
         once = Recognizer(path, threads=args.threads, reread=False)
+        if args.margin is not None:
+            rec.tail = once.tail = args.margin
         print(json.dumps({"model": path, "preset": rec.config.get("preset"), "lines": len(images),
-                          "threads": args.threads,
+                          "threads": args.threads, "margin": rec.tail,
                           "batch1_lines_per_s": round(lines_per_second(rec, images, 1), 1),
                           f"batch{args.batch}_lines_per_s": round(lines_per_second(rec, images, args.batch), 1),
                           f"single_read_batch{args.batch}_lines_per_s":
