@@ -85,3 +85,22 @@ def test_read_many_gives_each_image_what_reading_it_alone_gives(lines, tmp_path)
         if path != broken:
             assert page.text == htr.read(path, decoder="greedy").text
             assert page.lines and page.seconds > 0
+
+
+def test_htr_read_of_a_folder_reads_its_images_in_name_order(lines, tmp_path, capsys):
+    import json
+
+    from htr.cli import main
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    for k, s in enumerate(lines[:3]):
+        cv2.imwrite(str(folder / f"line{2 - k}.png"), s.image)   # names in the reverse order of lines
+    (folder / "notes.txt").write_text("not an image, and not taken for one")
+    assert main(["read", str(folder), "--format", "json", "--decoder", "greedy"]) == 0
+    pages = json.loads(capsys.readouterr().out)
+    assert [Path(p["image"]).name for p in pages] == ["line0.png", "line1.png", "line2.png"]
+    for p in pages:
+        assert p["text"] == htr.read(p["image"], decoder="greedy").text
+    (tmp_path / "empty").mkdir()
+    assert main(["read", str(tmp_path / "empty")]) == 2
+    assert "no image files" in capsys.readouterr().err

@@ -8,11 +8,15 @@ from pathlib import Path
 
 from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
+# What a folder given to `htr read` stands for: the files in it with these suffixes.
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
+
 
 def register(sub) -> None:
     from htr.formats import FORMATS
     p = sub.add_parser("read", help="read handwriting from images")
-    p.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
+    p.add_argument("images", nargs="+", help="image files (any format Pillow reads), or folders: "
+                   "each stands for the image files directly in it, in name order")
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
@@ -33,6 +37,7 @@ def run(args) -> int:
     from htr.imageio import ImageError, load_image
     status = 0
     results = []
+    args.images = expand_folders(args.images)
     many = len(args.images) > 1
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
@@ -61,6 +66,20 @@ def run(args) -> int:
     if args.format == "json" and not args.output_dir:
         print(json.dumps(results if many else (results[0] if results else {}), indent=1))
     return status
+
+
+def expand_folders(paths: list[str]) -> list[str]:
+    """Each folder replaced by the image files directly in it (by suffix), in name order."""
+    out = []
+    for path in paths:
+        if not Path(path).is_dir():
+            out.append(path)
+            continue
+        found = sorted(str(f) for f in Path(path).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not found:
+            raise ValueError(f"{path}: a folder with no image files in it ({' '.join(IMAGE_SUFFIXES)})")
+        out += found
+    return out
 
 
 def _numbered(path: Path, stem: str) -> Path:
