@@ -78,10 +78,7 @@ def features_stretched(model_dir: str, rec: Recognizer, prepared: list, k: int, 
     model, _ = load_model(model_dir)
 
     def rest(features: torch.Tensor) -> np.ndarray:
-        f = model.cnn[k:](features)
-        n, c, h, t = f.shape
-        seq = f.reshape(n, c * h, t).permute(2, 0, 1)
-        return model.head(model.rnn(seq, torch.tensor([t]))).log_softmax(-1)[:, 0].numpy()
+        return model.head(model.sequence(model.cnn[k:](features))).log_softmax(-1)[:, 0].numpy()
 
     hyps = []
     with torch.no_grad():

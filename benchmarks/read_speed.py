@@ -8,7 +8,8 @@ with one reading per line (`htr eval --single-read`). Prints one JSON line per m
 `--batch-sizes`, also the batched speed for each number of lines per ONNX call (the recognizer
 splits a batch into calls of `htr.recognizer.BATCH` lines). With `--api`, the same lines as
 image files would come to `htr read`: `htr.read` one image at a time, and `htr.api.read_many`
-(what `htr read A B ...` calls), greedy, segmentation included.
+(what `htr read A B ...` calls), greedy, segmentation included. With `--profile`, the share of
+the network's time each kind of ONNX operation takes (ONNX Runtime's profiler, reading batched).
 
     python benchmarks/read_speed.py --models htr/models/default runs/simplehtr --lines 200 --threads 2
     python benchmarks/read_speed.py --batch-sizes 1 2 4 8 16 32 64
@@ -17,7 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
+from collections import Counter
+
+import onnxruntime as ort
 
 import htr
 from htr import recognizer
@@ -33,6 +39,26 @@ def lines_per_second(rec: Recognizer, images: list, batch: int) -> float:
     for s in range(0, len(images), batch):
         rec.read_lines(images[s:s + batch])
     return len(images) / (time.perf_counter() - t0)
+
+
+def network_shares(rec: Recognizer, images: list, threads: int) -> dict[str, float]:
+    """Share of the network's time per ONNX operation type, the four largest."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.enable_profiling = True
+    opts.profile_file_prefix = os.path.join(tempfile.gettempdir(), "htr_read_speed")
+    rec.session = ort.InferenceSession(str(rec.model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+    rec.read_lines(images)
+    path = rec.session.end_profiling()
+    with open(path) as f:
+        events = json.load(f)
+    os.remove(path)
+    time_by_op = Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            time_by_op[e["args"]["op_name"]] += e["dur"]
+    total = sum(time_by_op.values())
+    return {op: round(t / total, 3) for op, t in time_by_op.most_common(4)}
 
 
 def prepare_ms(rec: Recognizer, images: list) -> float:
@@ -55,6 +81,7 @@ def main() -> None:
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[],
                    help="also time the batched run with these numbers of lines per ONNX call")
     p.add_argument("--api", action="store_true", help="also time htr.read and htr.api.read_many")
+    p.add_argument("--profile", action="store_true", help="also the network's time by ONNX operation type")
     p.add_argument("--margin", type=int, help="blank columns after each batch (default: the model's edge margin)")
     args = p.parse_args()
     ds = IamOnDB(args.root, "testset_t")
@@ -80,6 +107,9 @@ def main() -> None:
                               f"single_read_batch{args.batch}_lines_per_s":
                                   round(lines_per_second(once, images, args.batch), 1)}), flush=True)
         recognizer.BATCH = default
+        if args.profile:
+            print(json.dumps({"model": path, "network_time_by_op": network_shares(
+                Recognizer(path, threads=args.threads), images, args.threads)}), flush=True)
         if args.api:
             htr.read(images[0], model=path, decoder="greedy")   # warm-up
             t0 = time.perf_counter()

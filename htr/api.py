@@ -33,10 +33,9 @@ def read(image: str | os.PathLike | bytes | np.ndarray, model: str | Path | None
          decoder: str | None = None, layout: str = "auto", reread: bool = True, **options) -> Page:
     """Read handwriting from a path, bytes or array; returns the lines with boxes and confidences.
     `reread=False` reads each line once: faster, less accurate on narrow handwriting."""
-    t0 = time.perf_counter()
-    img = load_image(image)
-    page = read_image(img, Recognizer.load(model, reread), decoder or DEFAULT_DECODER, layout, **options)
-    page.seconds = round(time.perf_counter() - t0, 4)
+    page = next(read_many([image], model, decoder, layout, reread, **options))
+    if isinstance(page, ImageError):
+        raise page
     return page
 
 
@@ -47,8 +46,6 @@ def read_many(images: Iterable[str | os.PathLike | bytes | np.ndarray], model: s
     together, so a folder of line or word crops reads about as fast as the lines of one page
     (one image at a time, each crop would be a batch of one). An image that cannot be loaded
     comes back as its ImageError, in its place, and the others are still read."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     recognizer = Recognizer.load(model, reread)
     todo = iter(images)
     while group := list(islice(todo, GROUP)):
@@ -74,14 +71,14 @@ def read_many(images: Iterable[str | os.PathLike | bytes | np.ndarray], model: s
 def read_image(img: np.ndarray, recognizer: Recognizer, decoder: str = DEFAULT_DECODER,
                layout: str = "auto", **options) -> Page:
     """`read` for a loaded grayscale image and a loaded recognizer (what evaluation loops call)."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     crops, to_page = _plan(img, layout)
     return to_page(recognizer.read_lines(crops, decoder, **options))
 
 
 def _plan(img: np.ndarray, layout: str) -> tuple[list[np.ndarray], Callable[[list[Line]], Page]]:
     """The line images to recognize in an image, and how their readings make its page."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
     h, w = img.shape
     found = segment(img) if layout != "line" else None
     if found is None or (layout == "auto" and is_line_crop(found)):

@@ -93,11 +93,14 @@ class CRNN(nn.Module):
     def features(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """The BiLSTM's output, (T, N, 2 * rnn_hidden): what the head reads (and, in training,
         the n-gram heads of htr/ngrams.py)."""
-        f = self.cnn(x)                                   # N, C, h, T
+        return self.sequence(self.cnn(x), frames)
+
+    def sequence(self, f: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
+        """The BiLSTM's output for the convolutions' (N, C, h, T) feature maps."""
         n, c, h, t = f.shape
         f = f.reshape(n, c * h, t).permute(2, 0, 1)       # T, N, C*h
         if frames is None:
-            frames = torch.full((n,), t, dtype=torch.long, device=x.device)
+            frames = torch.full((n,), t, dtype=torch.long, device=f.device)
         return self.rnn(self.dropout(f), frames)
 
 

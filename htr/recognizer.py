@@ -12,7 +12,7 @@ import onnxruntime as ort
 
 from htr.calibration import calibrate, known
 from htr.charset import Charset
-from htr.decoding import Decoded, decode
+from htr.decoding import Decoded, char_runs, decode
 from htr.page import Line, Word
 from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, stretch
 
@@ -145,9 +145,8 @@ def edge_margin(convs: list, factor: int) -> int:
 
 
 def characters(logprobs: np.ndarray) -> int:
-    """How many characters greedy decoding reads in (T, C) log-probabilities (0 is the blank)."""
-    path = logprobs.argmax(axis=1)
-    return int(np.count_nonzero((path != 0) & (path != np.r_[-1, path[:-1]])))
+    """How many characters greedy decoding reads in (T, C) log-probabilities."""
+    return len(char_runs(logprobs.argmax(axis=1)))
 
 
 @lru_cache(maxsize=4)
