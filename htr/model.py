@@ -15,6 +15,11 @@ weights holds the preset, so a model can be rebuilt from its JSON alone.
 - `large`: `base`'s input with wider convolutions (up to 192 channels) and 4 BiLSTM layers of
   256, 6.9 M weights: to find out on a GPU how far the architecture goes with more capacity and
   compute than two CPU hours allow (docs/model.md, "More capacity, on a GPU").
+
+`seq_convs` (0 in every preset) puts that many residual 1-D convolution blocks before the BiLSTM,
+or in its place with `rnn_layers` 0 (`htr train --arch rnn_layers=0 seq_convs=6`): a sequence
+model without the LSTM's step-by-step recurrence (docs/model.md, "Convolutions instead of the
+BiLSTM").
 """
 from __future__ import annotations
 
@@ -28,25 +33,25 @@ PRESETS: dict[str, dict] = {
         "height": 32, "max_width": 256,
         # (out channels, kernel, pool (h, w)) per conv layer
         "convs": [(32, 5, (2, 2)), (64, 5, (2, 2)), (128, 3, (2, 1)), (128, 3, (2, 1)), (256, 3, (2, 1))],
-        "rnn_hidden": 256, "rnn_layers": 2, "dropout": 0.0,
+        "rnn_hidden": 256, "rnn_layers": 2, "dropout": 0.0, "seq_convs": 0,
     },
     "base": {
         "height": 40, "core": 0.34, "max_width": 2048,
         "convs": [(32, 3, (2, 2)), (64, 3, (2, 2)), (96, 3, (1, 1)), (96, 3, (2, 1)),
                   (128, 3, (1, 1)), (128, 3, (2, 1))],
-        "rnn_hidden": 192, "rnn_layers": 2, "dropout": 0.2,
+        "rnn_hidden": 192, "rnn_layers": 2, "dropout": 0.2, "seq_convs": 0,
     },
     "large": {
         "height": 40, "core": 0.34, "max_width": 2048,
         "convs": [(32, 3, (2, 2)), (64, 3, (2, 2)), (128, 3, (1, 1)), (128, 3, (2, 1)),
                   (192, 3, (1, 1)), (192, 3, (2, 1))],
-        "rnn_hidden": 256, "rnn_layers": 4, "dropout": 0.3,
+        "rnn_hidden": 256, "rnn_layers": 4, "dropout": 0.3, "seq_convs": 0,
     },
     # For tests: trains in seconds.
     "tiny": {
         "height": 32, "max_width": 1024,
         "convs": [(16, 3, (2, 2)), (32, 3, (2, 2)), (48, 3, (2, 1)), (64, 3, (4, 1))],
-        "rnn_hidden": 64, "rnn_layers": 1, "dropout": 0.0,
+        "rnn_hidden": 64, "rnn_layers": 1, "dropout": 0.0, "seq_convs": 0,
     },
 }
 
@@ -82,8 +87,10 @@ class CRNN(nn.Module):
         if rows < 1:
             raise ValueError(f"input height {arch['height']} is too small for the pooling of this architecture")
         self.dropout = nn.Dropout(arch["dropout"])
-        self.rnn = BiLSTM(cin * rows, arch["rnn_hidden"], arch["rnn_layers"], arch["dropout"])
-        self.head = nn.Linear(2 * arch["rnn_hidden"], num_classes)
+        n = cin * rows
+        self.seq = ConvSequence(n, arch["seq_convs"], arch["dropout"]) if arch.get("seq_convs") else None
+        self.rnn = BiLSTM(n, arch["rnn_hidden"], arch["rnn_layers"], arch["dropout"]) if arch["rnn_layers"] else None
+        self.head = nn.Linear(2 * arch["rnn_hidden"] if self.rnn else n, num_classes)
 
     def forward(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
         """(N, 1, H, W) ink maps, and per image its width in frames (None: all of W) ->
@@ -91,17 +98,44 @@ class CRNN(nn.Module):
         return self.head(self.dropout(self.features(x, frames))).log_softmax(-1)
 
     def features(self, x: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
-        """The BiLSTM's output, (T, N, 2 * rnn_hidden): what the head reads (and, in training,
+        """The sequence model's output, (T, N, features): what the head reads (and, in training,
         the n-gram heads of htr/ngrams.py)."""
         return self.sequence(self.cnn(x), frames)
 
     def sequence(self, f: torch.Tensor, frames: torch.Tensor | None = None) -> torch.Tensor:
-        """The BiLSTM's output for the convolutions' (N, C, h, T) feature maps."""
+        """The sequence model's output for the convolutions' (N, C, h, T) feature maps."""
         n, c, h, t = f.shape
         f = f.reshape(n, c * h, t).permute(2, 0, 1)       # T, N, C*h
         if frames is None:
             frames = torch.full((n,), t, dtype=torch.long, device=f.device)
-        return self.rnn(self.dropout(f), frames)
+        f = self.dropout(f)
+        if self.seq is not None:
+            f = self.seq(f, frames)
+        return self.rnn(f, frames) if self.rnn is not None else f
+
+
+class ConvSequence(nn.Module):
+    """Residual 1-D convolutions over the frames (kernel 3, dilations 1, 2, 4, 8, 1, 2, ...): a
+    sequence model that, unlike an LSTM, computes all frames at once.
+
+    Frames past each line's own end are set to zero before every block, so that no line reads
+    what lies beyond it in a padded batch: a line gives the same alone or in any batch."""
+
+    def __init__(self, width: int, blocks: int, dropout: float):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(width, width, 3, padding=d, dilation=d, bias=False), nn.BatchNorm1d(width),
+                          nn.ReLU(inplace=True), nn.Dropout(dropout))
+            for d in (2 ** (k % 4) for k in range(blocks)))
+
+    def forward(self, x: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        t = x.shape[0]
+        x = x.permute(1, 2, 0)                                                        # N, C, T
+        inside = (torch.arange(t, device=x.device) < frames.unsqueeze(1)).unsqueeze(1).to(x.dtype)  # N,1,T
+        for block in self.blocks:
+            x = x * inside
+            x = x + block(x)
+        return (x * inside).permute(2, 0, 1)
 
 
 class BiLSTM(nn.Module):

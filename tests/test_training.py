@@ -131,15 +131,25 @@ def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_
         train(_cfg(mini_iam_ondb, tmp_path / "none", epochs=1, init=str(tmp_path / "missing")))
 
 
-def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
+@pytest.fixture(scope="module")
+def conv_sequence_model(mini_iam_ondb, tmp_path_factory) -> Path:
+    """A tiny model with 1-D convolutions in place of its BiLSTM (htr.model.ConvSequence)."""
+    out = tmp_path_factory.mktemp("conv-sequence-model")
+    train(_cfg(mini_iam_ondb, out, epochs=1, arch={"rnn_layers": 0, "seq_convs": 2}))
+    return out
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_model", "conv_sequence_model"])
+def test_torch_and_onnx_read_the_same(model_fixture, mini_iam_ondb, request):
     import torch
 
     from htr.decoding import greedy
     from htr.preprocess import batch
     from htr.recognizer import Recognizer
 
-    rec = Recognizer(tiny_model)
-    model, config = load_model(tiny_model)
+    model_dir = request.getfixturevalue(model_fixture)
+    rec = Recognizer(model_dir)
+    model, config = load_model(model_dir)
     ds = IamOnDB(mini_iam_ondb, "minival")
     images = [ds[i].image for i in range(min(5, len(ds)))]
     # One at a time, and batched: padded on the right to a common width, as in training.
@@ -158,15 +168,17 @@ def test_torch_and_onnx_read_the_same(tiny_model, mini_iam_ondb):
     assert np.allclose(ref, onnx, atol=1e-3)
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_every_preset_builds_and_gives_one_frame_per_width_factor_columns(preset):
-    """Each preset's config makes a network whose output has ceil(W / width_factor) frames of
-    charset + blank classes for a line of its input height, in training and in reading mode."""
+@pytest.mark.parametrize("preset, changes", [(p, {}) for p in sorted(PRESETS)]
+                         + [("base", {"rnn_layers": 0, "seq_convs": 6}), ("base", {"rnn_layers": 1, "seq_convs": 2})])
+def test_every_preset_builds_and_gives_one_frame_per_width_factor_columns(preset, changes):
+    """Each preset's config (and a preset with 1-D convolutions before or instead of its BiLSTM)
+    makes a network whose output has ceil(W / width_factor) frames of charset + blank classes for
+    a line of its input height, in training and in reading mode."""
     import torch
 
     from htr.train import build_model, model_config
 
-    config = model_config(preset, Charset())
+    config = model_config(preset, Charset(), changes)
     model = build_model(config)
     height, factor = config["arch"]["height"], config["width_factor"]
     x = torch.rand(2, 1, height, 24 * factor)
