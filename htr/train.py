@@ -427,6 +427,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if rank == 0:
         export_onnx(out)
     if world > 1:
+        # Leave together: a rank that tears its gloo group down while rank 0 is still exporting
+        # can abort on exit ("terminate called without an active exception"), seen under load.
+        dist.barrier()
         dist.destroy_process_group()
     return {"best_cer": best, "epochs": len(history), "out": str(out)}
 
