@@ -88,6 +88,35 @@ def vary_writing(strokes: Strokes, rng: np.random.Generator) -> Strokes:
     return out
 
 
+def vary_shape(strokes: Strokes, rng: np.random.Generator, amount: float = 0.02) -> Strokes:
+    """The letters themselves drawn a little differently: loops opened or closed, strokes bent.
+
+    Every point moves by a smooth random offset that changes along the pen's path (not across
+    the page), so a loop's end can drift from its start the way one writer's "a" differs from
+    another's, while the strokes stay smooth; `amount` is the offset's spread per axis as a
+    fraction of the ink's height. Ascenders and descenders are also lengthened or shortened
+    (0.8 to 1.25 times) around the band that holds the middle half of the points, as their
+    proportion to the x-height is a trait of the writer that x-height normalization keeps."""
+    x0, y0, x1, y1 = ink_bbox(strokes)
+    h = max(y1 - y0, 1e-6)
+    pts = np.concatenate([s[:, :2] for s in strokes]).astype(np.float64)
+    path = np.r_[0.0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))] / h  # pen-up moves count too
+    offset = np.zeros_like(pts)
+    for axis in range(2):
+        for _ in range(3):  # three waves, each half a line-height to two line-heights long
+            wave = 2 * np.pi * path / rng.uniform(0.5, 2.0) + rng.uniform(0, 2 * np.pi)
+            offset[:, axis] += amount * h * rng.normal() * np.sin(wave) / np.sqrt(3)
+    q25, mid, q75 = np.percentile(pts[:, 1], [25, 50, 75])
+    half = (q75 - q25) / 2
+    y = pts[:, 1] - mid
+    beyond = np.abs(y) - half
+    stretch = np.where(y < 0, *rng.uniform(0.8, 1.25, 2))  # above the band, below it
+    pts[:, 1] = np.where(beyond > 0, mid + np.sign(y) * (half + beyond * stretch), pts[:, 1])
+    pts += offset
+    bounds = np.cumsum([len(s) for s in strokes])[:-1]
+    return [np.column_stack([p, s[:, 2:]]).astype(s.dtype) for p, s in zip(np.split(pts, bounds), strokes)]
+
+
 def render(strokes: Strokes, style: InkStyle | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
     """Draw strokes into a uint8 image cropped to the ink with a margin."""
     style = style or InkStyle()

@@ -142,6 +142,30 @@ def test_vary_writing_reshapes_a_real_line_only_in_training(small_iam_ondb):
     assert np.array_equal(a, b) and a.shape[0] == 64
 
 
+def test_vary_shape_bends_letters_smoothly_and_vary_2_uses_it(small_iam_ondb):
+    """Letters drawn a little differently: every point moves, neighbours along the pen's path move
+    alike (the strokes stay smooth), nothing moves far; `vary=2` adds it to vary=1."""
+    from htr import ink
+    strokes = IamOnDB(small_iam_ondb, "forms").strokes(0)
+    varied = ink.vary_shape(strokes, np.random.default_rng(1))
+    assert [s.shape for s in varied] == [s.shape for s in strokes]
+    assert all(np.array_equal(a[:, 2], b[:, 2]) for a, b in zip(varied, strokes))
+    h = ink.ink_bbox(strokes)[3] - ink.ink_bbox(strokes)[1]
+    offset = np.concatenate([a[:, :2] - b[:, :2] for a, b in zip(varied, strokes)])
+    moved = np.hypot(*offset.T)
+    assert np.median(moved) > 0.005 * h and moved.max() < 0.4 * h
+    step = np.concatenate([np.hypot(*np.diff(s[:, :2], axis=0).T) for s in strokes])
+    change = np.concatenate([np.hypot(*np.diff(a[:, :2] - b[:, :2], axis=0).T) for a, b in zip(varied, strokes)])
+    assert (change <= 0.5 * step + 1e-6).all()  # the offset changes slowly along the path
+    assert not np.array_equal(varied[0], ink.vary_shape(strokes, np.random.default_rng(2))[0])
+
+    one, two = IamOnDB(small_iam_ondb, "forms", vary="1"), IamOnDB(small_iam_ondb, "forms", vary="2")
+    assert two.vary == 2 and np.array_equal(one.sample(0, None).image, two.sample(0, None).image)
+    assert not np.array_equal(one.sample(0, np.random.default_rng(3)).image, two.sample(0, np.random.default_rng(3)).image)
+    with pytest.raises(DatasetError, match="vary"):
+        IamOnDB(small_iam_ondb, "forms", vary="yes")
+
+
 # -- IAM-OnDB words ---------------------------------------------------------------------------
 def test_clusters_group_overlapping_strokes_and_measure_gaps():
     def box(x0, x1):

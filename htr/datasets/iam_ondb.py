@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from htr import ink
-from htr.datasets.base import Dataset, DatasetError, Sample, as_bool
+from htr.datasets.base import Dataset, DatasetError, Sample
 
 _POINT = re.compile(rb'<Point\s+x="(-?[\d.]+)"\s+y="(-?[\d.]+)"\s+time="(-?[\d.]+)"')
 _STROKE = re.compile(rb"<Stroke\b[^>]*?(/?)>(.*?)(?:</Stroke>|(?=<Stroke\b)|$)", re.S)
@@ -107,16 +107,19 @@ class IamOnDB(Dataset):
     name = "iam-ondb"
 
     def __init__(self, root: str | os.PathLike, split: str = "trainset", height: int = 64, forms: str = "",
-                 vary: bool | str = False):
+                 vary: int | str = 0):
         """`forms="A:B"` keeps the split list's forms A to B-1 (Python slice; either end may be
         left out), e.g. to train on most of testset_v and tune decoders on the rest.
         `vary=1`: in training, each line's strokes are also reshaped as another writer might
-        have drawn them (`htr.ink.vary_writing`)."""
+        have drawn them (`htr.ink.vary_writing`); `vary=2` also changes the letters' shapes
+        (`htr.ink.vary_shape`)."""
         super().__init__()
         self.root = Path(root)
         self.split = split
         self.height = height
-        self.vary = as_bool(vary)
+        if str(vary) not in ("0", "1", "2"):
+            raise DatasetError(f"iam-ondb: vary={vary!r} must be 0, 1 or 2")
+        self.vary = int(vary)
         self.forms = read_split(self.root, split)
         self._strokes: list[list[np.ndarray]] = []
         self._load()
@@ -230,7 +233,8 @@ class IamOnDB(Dataset):
 
     def sample(self, i: int, rng: np.random.Generator | None) -> Sample:
         strokes, style = self._strokes[i], ink.InkStyle(height=self.height)
-        if rng is not None:  # training: another writer's shape (vary=1), then a random pen
-            strokes = ink.vary_writing(strokes, rng) if self.vary else strokes
+        if rng is not None:  # training: another writer's shape (vary=1, 2), then a random pen
+            strokes = ink.vary_writing(strokes, rng) if self.vary >= 1 else strokes
+            strokes = ink.vary_shape(strokes, rng) if self.vary >= 2 else strokes
             style = ink.random_style(rng, self.height)
         return Sample(ink.render(strokes, style, rng), self.labels[i], self.ids[i])
