@@ -97,7 +97,7 @@ def vary_shape(strokes: Strokes, rng: np.random.Generator, amount: float = 0.02)
     fraction of the ink's height. Ascenders and descenders are also lengthened or shortened
     (0.8 to 1.25 times) around the band that holds the middle half of the points, as their
     proportion to the x-height is a trait of the writer that x-height normalization keeps."""
-    x0, y0, x1, y1 = ink_bbox(strokes)
+    _, y0, _, y1 = ink_bbox(strokes)
     h = max(y1 - y0, 1e-6)
     pts = np.concatenate([s[:, :2] for s in strokes]).astype(np.float64)
     path = np.r_[0.0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))] / h  # pen-up moves count too
