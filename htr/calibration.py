@@ -4,11 +4,11 @@ A decoder's raw word confidence (its least sure character's best frame probabili
 well but is not a probability: read greedily, the shipped model's words at 0.6 were right a
 third of the time, and with word beam search, which mends words from its dictionary, words at
 0.2 were right two times in three. What else tells: whether the word is in the language model's
-word list (read greedily on testset_t, 88% of those were right, and 5% of the others). Platt
-scaling with that second feature turns both into a probability, per decoder:
-p = sigmoid(a * logit(raw) + b + c * known), with a, b and c fitted by logistic regression on
-lines the model did not train on, and kept in the model's `config.json` (`calibration`:
-decoder -> [a, b, c]).
+word list (read greedily on testset_t, most of those were right and few of the others;
+docs/decoding.md has the figures). Platt scaling with that second feature turns both into a
+probability, per decoder: p = sigmoid(a * logit(raw) + b + c * known), with a, b and c fitted by
+logistic regression on lines the model did not train on, and kept in the model's `config.json`
+(`calibration`: decoder -> [a, b, c]).
 """
 from __future__ import annotations
 
