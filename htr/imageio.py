@@ -76,18 +76,41 @@ def to_gray(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L"), dtype=np.uint8).copy()
 
 
+def array_to_gray(a: np.ndarray, name: str = "array", max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A numpy image as uint8 grayscale, whatever its type: arrays from other libraries come as
+    floats in 0..1 (scikit-image; floats above 1 are taken as 0..255), 16-bit integers (scanners)
+    or booleans (binarized pages), and a plain cast to uint8 would turn those black or wrap them."""
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"{name}: expected a 2-D grayscale array or a 3-D one with 1-4 channels, "
+                         f"got shape {a.shape}")
+    if a.shape[0] * a.shape[1] > max_pixels:
+        raise ImageTooLarge(f"{name}: {a.shape[1]}x{a.shape[0]} is more than {max_pixels} pixels")
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype.kind in "iu":
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 65535:
+            raise ImageError(f"{name}: integer values {lo}..{hi} are outside 0..255 and 0..65535")
+        a = (a.astype(np.float64) / 65535 * 255 + 0.5).astype(np.uint8) if hi > 255 else a.astype(np.uint8)
+    elif a.dtype.kind == "f":
+        lo, hi = float(np.min(a)), float(np.max(a))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0 or hi > 255:
+            raise ImageError(f"{name}: float values {lo}..{hi} are outside 0..1 and 0..255")
+        a = np.clip(a * (255.0 if hi <= 1 else 1.0) + 0.5, 0, 255).astype(np.uint8)
+    else:
+        raise ImageError(f"{name}: cannot use an array of {a.dtype} as an image")
+    if a.ndim == 3:  # LA, RGB or RGBA: transparency goes on white paper, as for files
+        return to_gray(Image.fromarray(np.ascontiguousarray(a)))
+    return a
+
+
 def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, name: str | None = None,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a path, bytes, Pillow image or array into uint8 grayscale (white paper, dark ink)."""
     if isinstance(source, np.ndarray):
-        a = source
-        if a.ndim == 3:
-            a = np.asarray(Image.fromarray(a.astype(np.uint8)).convert("L"))
-        if a.ndim != 2 or a.size == 0:
-            raise ImageError(f"{name or 'array'}: expected a 2-D grayscale or 3-D colour array, got shape {a.shape}")
-        if a.size > max_pixels:
-            raise ImageTooLarge(f"{name or 'array'}: {a.shape[1]}x{a.shape[0]} is more than {max_pixels} pixels")
-        return a.astype(np.uint8, copy=False)
+        return array_to_gray(source, name or "array", max_pixels)
     if isinstance(source, Image.Image):
         return to_gray(source)
     if isinstance(source, (bytes, bytearray)):

@@ -193,3 +193,23 @@ def test_bad_input(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "huge.png" in captured.err and "notes.png" in captured.err
     assert json.loads(captured.out)[0]["lines"] == []
+
+
+@needs_model
+def test_arrays_of_any_type_read_like_the_file(scans_root):
+    """Arrays from other libraries (floats in 0..1, 16-bit, booleans, alpha) are the same picture
+    as the scan they came from, not cast to uint8 into black or wrapped-around values."""
+    from htr.imageio import load_image
+    first = (scans_root / "labels.tsv").read_text().splitlines()[0].split("\t")[0]
+    gray = load_image(scans_root / first)
+    rgba = np.zeros(gray.shape + (4,), np.uint8)  # transparent black paper, opaque dark ink
+    rgba[..., 3] = 255 - gray
+    for variant in (gray / 255.0, gray.astype(np.uint16) * 257, gray[:, :, None],
+                    np.repeat(gray[:, :, None] / 255.0, 3, axis=2).astype(np.float32), rgba):
+        assert np.abs(load_image(variant).astype(int) - gray).max() <= 1, variant.dtype
+    assert set(np.unique(load_image(gray > 128))) <= {0, 255}
+    assert htr.read(gray / 255.0).text == htr.read(gray).text != ""
+    for bad, why in ((np.full((8, 8), np.nan), "float values nan"), (np.full((8, 8), -1), "-1..-1"),
+                     (np.zeros((8, 8, 5), np.uint8), "1-4 channels"), (np.zeros((8, 8), complex), "complex")):
+        with pytest.raises(ImageError, match=why):
+            htr.read(bad)
