@@ -8,6 +8,7 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -25,6 +26,16 @@ class ImageTooLarge(ImageError):
     """More pixels than the limit, or a decompression bomb."""
 
 
+class TiffPage(NamedTuple):
+    """One page (from 1) of a multi-page TIFF, as scanners and fax software save a document:
+    `load_image` reads it, so `htr.read_many(pages_of(path))` reads the whole document."""
+    path: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.path} (page {self.number})"
+
+
 def check_header(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
                  formats: tuple[str, ...] | None = None) -> Image.Image:
     """Open an image from its header alone, pixels not decoded yet: too many of them is refused
@@ -37,22 +48,50 @@ def check_header(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
         raise ImageTooLarge(f"{name}: refused as a decompression bomb ({e})") from None
     except Exception as e:  # Pillow raises many types for broken files
         raise ImageError(f"{name}: not a readable image ({type(e).__name__}: {e})") from None
+    _check_size(img, name, max_pixels)
+    return img
+
+
+def _check_size(img: Image.Image, name: str, max_pixels: int) -> None:
     w, h = img.size
     if w * h > max_pixels:
         raise ImageTooLarge(f"{name}: image is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels} pixels")
     if w < 1 or h < 1:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
-    return img
 
 
-def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def page_count(img: Image.Image) -> int:
+    """How many pages a TIFF holds (1 for any other format: an animated GIF's or a phone JPEG's
+    extra frames are not pages of a document)."""
+    if img.format != "TIFF":
+        return 1
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except Exception:  # a broken directory chain: the first page is still there to try
+        return 1
+
+
+def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS, page: int | None = None) -> Image.Image:
+    """The image in `data`, pixels loaded; `page` picks one of a multi-page TIFF, which without
+    it is an error rather than its first page read as if it were the whole document."""
     if len(data) > MAX_BYTES:
         raise ImageError(f"{name}: file is {len(data)} bytes, more than the limit of {MAX_BYTES}")
     if not data:
         raise ImageError(f"{name}: file is empty")
     img = check_header(data, name, max_pixels)
+    pages = page_count(img)
+    if page is None and pages > 1:
+        raise ImageError(f"{name}: a TIFF of {pages} pages where one image was expected (`htr read` "
+                         "reads every page; from Python: htr.read_many(htr.imageio.pages_of(path)))")
     try:
+        if page is not None:
+            if not 1 <= page <= pages:
+                raise ImageError(f"{name}: has no page {page} (it has {pages})")
+            img.seek(page - 1)
+            _check_size(img, f"{name} (page {page})", max_pixels)
         img.load()
+    except ImageError:
+        raise
     except Exception as e:
         raise ImageError(f"{name}: not a readable image ({type(e).__name__}: {e})") from None
     return img
@@ -106,9 +145,25 @@ def array_to_gray(a: np.ndarray, name: str = "array", max_pixels: int = MAX_PIXE
     return a
 
 
-def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, name: str | None = None,
-               max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read a path, bytes, Pillow image or array into uint8 grayscale (white paper, dark ink)."""
+def pages_of(path: str | os.PathLike) -> list[str | TiffPage]:
+    """What `read_many` takes to read every page of an image file: one TiffPage per page of a
+    multi-page TIFF, else the path itself (also when the file cannot be read: loading says why)."""
+    try:
+        with warnings.catch_warnings(), Image.open(path) as img:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
+            pages = page_count(img)
+    except Exception:
+        pages = 1
+    return [TiffPage(str(path), k) for k in range(1, pages + 1)] if pages > 1 else [str(path)]
+
+
+def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | TiffPage,
+               name: str | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read a path, bytes, Pillow image, array or TiffPage into uint8 grayscale (white paper,
+    dark ink)."""
+    if isinstance(source, TiffPage):
+        return to_gray(_open(_read_file(Path(source.path), name or source.path), name or source.path,
+                             max_pixels, source.number))
     if isinstance(source, np.ndarray):
         return array_to_gray(source, name or "array", max_pixels)
     if isinstance(source, Image.Image):
@@ -116,11 +171,14 @@ def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image, nam
     if isinstance(source, (bytes, bytearray)):
         return to_gray(_open(bytes(source), name or "image bytes", max_pixels))
     path = Path(source)
-    name = name or str(path)
+    return to_gray(_open(_read_file(path, name or str(path)), name or str(path), max_pixels))
+
+
+def _read_file(path: Path, name: str) -> bytes:
     if not path.exists():
         raise ImageError(f"{name}: no such file")
     if not path.is_file():
         raise ImageError(f"{name}: not a file")
     if path.stat().st_size > MAX_BYTES:
         raise ImageError(f"{name}: file is {path.stat().st_size} bytes, more than the limit of {MAX_BYTES}")
-    return to_gray(_open(path.read_bytes(), name, max_pixels))
+    return path.read_bytes()

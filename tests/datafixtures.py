@@ -169,7 +169,8 @@ def folder_root(tmp_path, scans_root) -> Path:
     """A manifest folder of one real scan saved in every kind of file, plus bad entries.
 
     Good: JPEG, PNG, TIFF, 16-bit PNG, palette PNG, RGBA PNG with a transparent background.
-    Bad: a missing image, a text file named .png, a line without a tab, an empty transcription.
+    Bad: a missing image, a text file named .png, a line without a tab, an empty transcription,
+    a TIFF of two pages (an item is one image).
     """
     root = tmp_path / "scans"
     (root / "img").mkdir(parents=True)
@@ -185,7 +186,9 @@ def folder_root(tmp_path, scans_root) -> Path:
     rgba[..., 3] = 255 - gray
     Image.fromarray(rgba, "RGBA").save(root / "img" / "f-rgba.png")
     (root / "img" / "not-an-image.png").write_text("hello\n")
+    Image.fromarray(gray).save(root / "img" / "g-pages.tif", save_all=True, append_images=[Image.fromarray(gray)])
     lines = [f"img/{name}\t{label}" for name in ("a.jpg", "b.png", "c.tif", "d16.png", "e-palette.png", "f-rgba.png")]
-    lines += ["img/missing.png\tGHOST", "img/not-an-image.png\tTEXT", "img/b.png KEVIN no tab", "img/a.jpg\t"]
+    lines += ["img/missing.png\tGHOST", "img/not-an-image.png\tTEXT", "img/b.png KEVIN no tab", "img/a.jpg\t",
+              f"img/g-pages.tif\t{label}"]
     (root / "labels.tsv").write_text("\n".join(lines) + "\n")
     return root

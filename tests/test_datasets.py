@@ -1,6 +1,7 @@
 """The datasets on real data and on broken copies of it: every bad item is named, nothing else is lost."""
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 
@@ -269,7 +270,21 @@ def test_folder_reads_every_image_kind_and_names_bad_lines(folder_root, caplog):
     assert "no such file" in reasons["img/missing.png"]
     assert "not a readable image" in reasons["img/not-an-image.png"]
     assert "no tab" in reasons["labels.tsv:9"] and "empty transcription" in reasons["labels.tsv:10 img/a.jpg"]
+    assert "a TIFF of 2 pages" in reasons["img/g-pages.tif"]
     assert "img/missing.png" in caplog.text and "labels.tsv:9" in caplog.text
+
+
+def test_folder_items_cut_one_manifest_into_parts(folder_root, capsys):
+    """Training, validation and test parts of one's own scans without writing three manifests;
+    the slice counts usable items, so skipped lines do not shift the parts."""
+    whole = open_dataset("folder", root=str(folder_root)).ids
+    parts = [open_spec(f"folder:root={folder_root},items={cut}").ids for cut in (":2", "2:4", "4:")]
+    assert parts == [whole[:2], whole[2:4], whole[4:]] and len(whole) == 6
+    with pytest.raises(DatasetError, match=r"folder: items='2-4' is not a slice"):
+        open_spec(f"folder:root={folder_root},items=2-4")
+    from htr.cli import main
+    assert main(["eval", "--dataset", "folder:items=4:", "--root", str(folder_root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"] == 2
 
 
 def test_folder_without_manifest_says_which_manifests_exist(folder_root):

@@ -213,3 +213,25 @@ def test_arrays_of_any_type_read_like_the_file(scans_root):
                      (np.zeros((8, 8, 5), np.uint8), "1-4 channels"), (np.zeros((8, 8), complex), "complex")):
         with pytest.raises(ImageError, match=why):
             htr.read(bad)
+
+
+@needs_model
+def test_every_page_of_a_multi_page_tiff_is_read(scans_root, tmp_path, capsys):
+    """Scanners save a document as one TIFF of many pages: `htr read` reads each, where reading
+    the first page alone would lose the rest without a word."""
+    from PIL import Image
+
+    from htr.imageio import load_image, pages_of
+    names = [line.split("\t")[0] for line in (scans_root / "labels.tsv").read_text().splitlines()[:2]]
+    grays = [load_image(scans_root / name) for name in names]
+    alone = [htr.read(gray).text for gray in grays]
+    doc = tmp_path / "doc.tif"
+    Image.fromarray(grays[0]).save(doc, save_all=True, append_images=[Image.fromarray(grays[1])])
+    with pytest.raises(ImageError, match="doc.tif: a TIFF of 2 pages"):
+        htr.read(doc)
+    assert [page.text for page in htr.read_many(pages_of(doc))] == alone
+    assert main(["read", str(doc), "--format", "json"]) == 0
+    read = json.loads(capsys.readouterr().out)
+    assert [(r["image"], r["page"], r["text"]) for r in read] == [(str(doc), 1, alone[0]), (str(doc), 2, alone[1])]
+    assert main(["read", str(doc), "--format", "page-xml", "--output-dir", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["doc-p1.xml", "doc-p2.xml"]

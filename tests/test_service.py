@@ -250,6 +250,16 @@ def test_truncated_image_is_422_naming_the_upload(client, lines):
     assert "cut.png" in r.json()["detail"]
 
 
+def test_multi_page_tiff_is_422_naming_its_pages(client, lines):
+    """One request reads one image: the first page of a scanned document alone would lose the rest."""
+    first, second = (Image.fromarray(lines[k].image) for k in (LINE, LINE + 1))
+    buf = io.BytesIO()
+    first.save(buf, format="TIFF", save_all=True, append_images=[second])
+    r = client.post("/v1/read", files={"image": ("doc.tif", buf.getvalue(), "image/tiff")})
+    assert r.status_code == 422, r.text
+    assert "doc.tif: a TIFF of 2 pages" in r.json()["detail"]
+
+
 @pytest.mark.parametrize("raw", [b'{"strokes": [[[1, 2', b"\xff\xfe{}", b"[" * 5000 + b"]" * 5000,
                                  b'{"a":' * 5000 + b"1" + b"}" * 5000],
                          ids=["cut", "not-utf8", "deep-list", "deep-dict"])

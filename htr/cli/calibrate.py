@@ -24,10 +24,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from htr.calibration import calibrate, expected_calibration_error, fit, reliability, word_outcomes
-    from htr.datasets import open_dataset
+    from htr.cli.data import open_from_args
     from htr.recognizer import DEFAULT_MODEL, Recognizer
-    where = {k: v for k, v in (("root", args.root), ("split", args.split), ("forms", args.forms)) if v}
-    dataset = open_dataset(args.dataset, **where)
+    args.option += [f"forms={args.forms}"] if args.forms else []
+    dataset = open_from_args(args)
     model_dir = Path(args.model or DEFAULT_MODEL)
     recognizer = Recognizer(model_dir)
     table = dict(recognizer.calibration)

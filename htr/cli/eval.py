@@ -8,11 +8,11 @@ from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decod
 
 
 def add_model_and_dataset_arguments(p) -> None:
-    """What `htr eval` and `htr calibrate` read: a model, and the lines of a dataset."""
+    """What `htr eval` and `htr calibrate` read: a model, and the lines of a dataset (named as
+    `htr data` names it, so a spec like folder:items=52: works everywhere)."""
+    from htr.cli.data import add_dataset_arguments
     p.add_argument("--model", help="model directory (default: the bundled model)")
-    p.add_argument("--dataset", required=True, help="dataset name (iam-ondb, iam, folder, ...)")
-    p.add_argument("--root", help="dataset folder")
-    p.add_argument("--split", help="split name")
+    add_dataset_arguments(p)
 
 
 def register(sub) -> None:
@@ -87,12 +87,11 @@ def evaluate_pages(recognizer, dataset, decoder: str = "greedy", limit: int = 0,
 
 
 def run(args) -> int:
-    from htr.datasets import open_dataset
+    from htr.cli.data import open_from_args
     from htr.recognizer import Recognizer
-    options = {k: v for k, v in (("root", args.root), ("split", args.split)) if v}
     if args.task == "pages":
         recognizer = None if args.detection_only else Recognizer.load(args.model, reread=not args.single_read)
-        result = evaluate_pages(recognizer, open_dataset(args.dataset, **options), args.decoder, args.limit,
+        result = evaluate_pages(recognizer, open_from_args(args), args.decoder, args.limit,
                                 **decoder_options(args))
         print(json.dumps(result) if args.json else
               f"lines P {result['precision']:.2%}  R {result['recall']:.2%}  F1 {result['f1']:.2%}" +
@@ -100,7 +99,7 @@ def run(args) -> int:
               f"  on {result['pages']} pages in {result['seconds']} s")
         return 0
     recognizer = Recognizer.load(args.model, reread=not args.single_read)
-    result = evaluate(recognizer, open_dataset(args.dataset, **options), args.decoder, args.limit,
+    result = evaluate(recognizer, open_from_args(args), args.decoder, args.limit,
                       args.layout, **decoder_options(args))
     print(json.dumps(result) if args.json else
           f"CER {result['cer']:.2%}  WER {result['wer']:.2%}  on {result['lines']} lines in {result['seconds']} s")

@@ -15,8 +15,9 @@ IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm
 def register(sub) -> None:
     from htr.formats import FORMATS
     p = sub.add_parser("read", help="read handwriting from images")
-    p.add_argument("images", nargs="+", help="image files (any format Pillow reads), or folders: "
-                   "each stands for the image files directly in it, in name order")
+    p.add_argument("images", nargs="+", help="image files (any format Pillow reads; every page of "
+                   "a multi-page TIFF), or folders: each stands for the image files directly in it, "
+                   "in name order")
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
@@ -34,32 +35,33 @@ def register(sub) -> None:
 def run(args) -> int:
     from htr.api import read_many
     from htr.formats import SUFFIXES, write
-    from htr.imageio import ImageError, load_image
+    from htr.imageio import ImageError, TiffPage, load_image, pages_of
     status = 0
     results = []
-    args.images = expand_folders(args.images)
-    many = len(args.images) > 1
+    sources = [page for path in expand_folders(args.images) for page in pages_of(path)]
+    many = len(sources) > 1
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
-    pages = read_many(args.images, model=args.model, decoder=args.decoder, layout=args.layout,
+    pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, **decoder_options(args))
-    for path, page in zip(args.images, pages):
+    for source, page in zip(sources, pages):
+        path, number = (source.path, source.number) if isinstance(source, TiffPage) else (source, None)
+        stem = Path(path).stem + (f"-p{number}" if number else "")
         if isinstance(page, ImageError):
             print(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
         if args.overlay:
-            _overlay(load_image(path), page,
-                     _numbered(Path(args.overlay), Path(path).stem) if many else Path(args.overlay))
+            _overlay(load_image(source), page, _numbered(Path(args.overlay), stem) if many else Path(args.overlay))
         if args.output_dir:
-            out = Path(args.output_dir) / (Path(path).stem + SUFFIXES[args.format])
+            out = Path(args.output_dir) / (stem + SUFFIXES[args.format])
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(write(page, args.format, Path(path).name), encoding="utf-8")
         elif args.format == "json":
-            results.append({"image": path, **page.to_dict()})
+            results.append({"image": path, **({"page": number} if number else {}), **page.to_dict()})
         elif args.format == "text":
             if many:
-                print(f"== {path}")
+                print(f"== {source}")
             print(page.text)
         else:
             sys.stdout.write(write(page, args.format, Path(path).name))

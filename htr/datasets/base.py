@@ -17,6 +17,15 @@ from htr.charset import Charset
 log = logging.getLogger("htr.data")
 
 
+def parse_slice(spec: str, option: str) -> slice:
+    """'A:B' (either end may be left out, as in Python) as a slice; `option` names it in errors."""
+    try:
+        a, b = (int(v) if v.strip() else None for v in spec.split(":"))
+    except ValueError:
+        raise DatasetError(f"{option}={spec!r} is not a slice like 0:160") from None
+    return slice(a, b)
+
+
 class Sample(NamedTuple):
     image: np.ndarray  # uint8 grayscale, white paper, dark ink
     text: str

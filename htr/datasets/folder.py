@@ -5,7 +5,9 @@
 
 One image per line: a path relative to DIR, a tab, the transcription (UTF-8). Any format
 Pillow reads works (JPEG, PNG, TIFF, 16-bit, palette, transparency composited on white).
-`split=NAME` reads `DIR/NAME.tsv` instead, so train/validation manifests can share a folder.
+`split=NAME` reads `DIR/NAME.tsv` instead, so train/validation manifests can share a folder;
+`items=A:B` keeps the manifest's usable items A to B-1 (a Python slice), so one manifest can also
+be cut into training, validation and test parts: `items=:40`, `items=40:52`, `items=52:`.
 Lines that are not `path<TAB>text`, images that are missing or unreadable, and repeated
 paths are skipped with a warning naming the manifest line or the image.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from htr.datasets.base import DatasetError
+from htr.datasets.base import DatasetError, parse_slice
 from htr.datasets.images import ImageFiles
 
 
@@ -22,7 +24,8 @@ class Folder(ImageFiles):
     """Images listed in `DIR/labels.tsv` (or `DIR/<split>.tsv`) with their transcriptions."""
     name = "folder"
 
-    def __init__(self, root: str | os.PathLike, split: str = "labels", height: int | str | None = None):
+    def __init__(self, root: str | os.PathLike, split: str = "labels", height: int | str | None = None,
+                 items: str = ""):
         """`height` is accepted like every dataset's, but scans keep their size: preprocessing scales them."""
         super().__init__()
         self.root = Path(root)
@@ -51,3 +54,5 @@ class Folder(ImageFiles):
             else:
                 seen.add(path)
                 self.add(path, self.root / path, text)
+        if items:
+            self._select(list(range(len(self)))[parse_slice(items, "folder: items")])

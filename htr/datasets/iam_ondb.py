@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from htr import ink
-from htr.datasets.base import Dataset, DatasetError, Sample
+from htr.datasets.base import Dataset, DatasetError, Sample, parse_slice
 
 _POINT = re.compile(rb'<Point\s+x="(-?[\d.]+)"\s+y="(-?[\d.]+)"\s+time="(-?[\d.]+)"')
 _STROKE = re.compile(rb"<Stroke\b[^>]*?(/?)>(.*?)(?:</Stroke>|(?=<Stroke\b)|$)", re.S)
@@ -127,11 +127,7 @@ class IamOnDB(Dataset):
             self._keep_forms(forms)
 
     def _keep_forms(self, spec: str) -> None:
-        try:
-            a, b = (int(v) if v.strip() else None for v in spec.split(":"))
-        except ValueError:
-            raise DatasetError(f"iam-ondb: forms={spec!r} is not a slice like 0:160") from None
-        self.forms = self.forms[a:b]
+        self.forms = self.forms[parse_slice(spec, "iam-ondb: forms")]
         wanted = set(self.forms)
         self._select([i for form, idx in self.lines_by_form().items() if form in wanted for i in idx])
 
