@@ -1,7 +1,6 @@
 """Reading line and word images with ONNX Runtime: no torch needed at run time."""
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +12,7 @@ import onnxruntime as ort
 from htr.calibration import calibrate, known
 from htr.charset import Charset
 from htr.decoding import Decoded, char_runs, decode
+from htr.modeldir import read_config
 from htr.page import Line, Word
 from htr.preprocess import Preprocess, batch, ink_box, ink_map, prepare_ink, stretch
 
@@ -37,7 +37,7 @@ class Recognizer:
                 raise ValueError(f"{model_dir}: not a model directory ({p.name} is missing; "
                                  f"`htr export --model {model_dir}` writes model.onnx)")
         self.model_dir = model_dir
-        self.config = json.loads(cfg_path.read_text())
+        self.config = read_config(model_dir)
         self.charset = Charset(self.config["charset"])
         self.pre = Preprocess.from_dict(self.config["preprocess"])
         self.factor = int(self.config["width_factor"])
@@ -48,7 +48,11 @@ class Recognizer:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("HTR_THREADS", min(os.cpu_count() or 1, 4)))
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for broken or foreign files
+            raise ValueError(f"{onnx_path}: not a readable ONNX model ({type(e).__name__}); "
+                             f"`htr export --model {model_dir} -o {onnx_path}` writes it again") from None
         if "frames" not in {i.name for i in self.session.get_inputs()}:
             # Exported before htr.model.BiLSTM: the weights still load, the ONNX graph is stale.
             raise ValueError(f"{onnx_path} takes no line lengths (exported by an older htr); "

@@ -35,6 +35,7 @@ from htr.datasets import Dataset, open_dataset, parse_spec
 from htr.decoding import greedy
 from htr.metrics import cer, wer
 from htr.model import CRNN, PRESETS, from_bidirectional, width_factor
+from htr.modeldir import read_config
 from htr.ngrams import WEIGHT as NGRAM_WEIGHT, with_heads
 from htr.preprocess import Preprocess, batch
 
@@ -108,14 +109,17 @@ def channels_last(bf16: bool) -> bool:
 def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
     """Model + config from a model directory, with clear errors for mismatched files."""
     model_dir = Path(model_dir)
-    config = json.loads((model_dir / "config.json").read_text())
+    config = read_config(model_dir)
     model = build_model(config)
     load_weights(model, model_dir / "model.safetensors", config)
     return model.to(device).eval(), config
 
 
 def load_weights(model: torch.nn.Module, path: Path, config: dict) -> None:
-    state = from_bidirectional(load_file(str(path)))
+    try:
+        state = from_bidirectional(load_file(str(path)))
+    except Exception as e:  # safetensors raises its own error for a truncated or foreign file
+        raise ValueError(f"{path}: not readable as safetensors weights ({e})") from None
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     if missing:
@@ -307,7 +311,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             raise ValueError(f"--resume: no checkpoint in {out}")
         saved = json.loads((out / "train.json").read_text())
         cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
-        config = json.loads((out / "config.json").read_text())
+        config = read_config(out)
         charset = Charset(config["charset"])
     # The starting weights of a new run; a resumed run has its own in checkpoint.pt.
     init = Path(cfg.init) / "model.safetensors" if cfg.init and not resume else None
@@ -347,7 +351,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     history: list[dict] = []
     start_epoch, best, bad_epochs, step, minutes0 = 0, math.inf, 0, 0, 0.0
     if resume:
-        ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
+        try:
+            ck = torch.load(out / "checkpoint.pt", map_location=device, weights_only=True)
+        except Exception as e:  # torch raises RuntimeError, EOFError, pickle errors... for a broken file
+            raise ValueError(f"{out / 'checkpoint.pt'}: not a readable checkpoint ({type(e).__name__}); "
+                             f"the best weights so far are in {out / 'model.safetensors'}: go on from "
+                             f"them with a new run and --init {out}") from None
         model.load_state_dict(ck["model"])
         if cfg.ngrams:
             net.heads.load_state_dict(ck["heads"])

@@ -128,6 +128,29 @@ def test_wrong_shapes_and_charset_mismatch_are_clear_errors(tiny_model, tmp_path
         load_model(bad)
 
 
+def test_broken_model_files_are_clear_errors_naming_the_file(tiny_model, tmp_path):
+    """A half-copied or hand-edited model directory: each broken file is named, with what to do."""
+    from htr.recognizer import Recognizer
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model, bad)
+    (bad / "checkpoint.pt").write_bytes((tiny_model / "checkpoint.pt").read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"checkpoint.pt: not a readable checkpoint .*--init"):
+        train(TrainConfig(out=str(bad), workers=0), resume=True)
+    (bad / "model.safetensors").write_bytes((tiny_model / "model.safetensors").read_bytes()[:3000])
+    with pytest.raises(ValueError, match=r"model.safetensors: not readable as safetensors"):
+        load_model(bad)
+    (bad / "model.onnx").write_bytes((tiny_model / "model.onnx").read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r"model.onnx: not a readable ONNX model .*htr export"):
+        Recognizer(bad)
+    for text, why in (("{bad", "not a readable model config"),
+                      ('{"charset": "ab"}', "not a model config \\(no 'preprocess'")):
+        (bad / "config.json").write_text(text)
+        with pytest.raises(ValueError, match=f"config.json: {why}"):
+            Recognizer(bad)
+        with pytest.raises(ValueError, match=f"config.json: {why}"):
+            load_model(bad)
+
+
 def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_path):
     """--init: training goes on from a model's weights (at a learning rate too small to move
     them, they come out as they went in), and weights that do not fit are a clear error."""
