@@ -26,8 +26,8 @@ class ImageTooLarge(ImageError):
     """More pixels than the limit, or a decompression bomb."""
 
 
-class TiffPage(NamedTuple):
-    """One page (from 1) of a multi-page TIFF, as scanners and fax software save a document:
+class FilePage(NamedTuple):
+    """One page (from 1) of a PDF or a multi-page TIFF, as scanners save a document:
     `load_image` reads it, so `htr.read_many(pages_of(path))` reads the whole document."""
     path: str
     number: int
@@ -60,6 +60,50 @@ def _check_size(img: Image.Image, name: str, max_pixels: int) -> None:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
 
 
+# PDF pages are drawn at this resolution (capped at MAX_PIXELS): an A4 page at 1654 x 2339 px,
+# where handwriting's small letters are 15-25 px high, more than the 13.6 px lines are scaled to.
+PDF_DPI = 200
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:5] == b"%PDF-"
+
+
+def _pdf(data: bytes, name: str):
+    import pypdfium2 as pdfium
+    try:
+        return pdfium.PdfDocument(data)
+    except Exception as e:  # pdfium raises PdfiumError for broken or encrypted files
+        raise ImageError(f"{name}: not a readable PDF ({type(e).__name__}: {e})") from None
+
+
+def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None) -> Image.Image:
+    """A PDF page drawn in grayscale at PDF_DPI; a page so large that this would pass max_pixels
+    is drawn at the resolution that fits instead of being refused."""
+    doc = _pdf(data, name)
+    number = _pick_page(name, "PDF", len(doc), page)
+    sheet = doc[number - 1]
+    w, h = sheet.get_size()   # in points, 72 to the inch
+    scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
+    try:
+        return sheet.render(scale=scale, grayscale=True).to_pil()
+    except Exception as e:
+        raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
+
+
+def _pick_page(name: str, kind: str, pages: int, page: int | None) -> int:
+    """The page to read of a file of `pages`; without `page`, a file of several is an error rather
+    than its first page read as if it were the whole document."""
+    if pages < 1:
+        raise ImageError(f"{name}: a {kind} with no pages")
+    if page is None and pages > 1:
+        raise ImageError(f"{name}: a {kind} of {pages} pages where one image was expected (`htr read` "
+                         "reads every page; from Python: htr.read_many(htr.imageio.pages_of(path)))")
+    if page is not None and not 1 <= page <= pages:
+        raise ImageError(f"{name}: has no page {page} (it has {pages})")
+    return page or 1
+
+
 def page_count(img: Image.Image) -> int:
     """How many pages a TIFF holds (1 for any other format: an animated GIF's or a phone JPEG's
     extra frames are not pages of a document)."""
@@ -72,21 +116,17 @@ def page_count(img: Image.Image) -> int:
 
 
 def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS, page: int | None = None) -> Image.Image:
-    """The image in `data`, pixels loaded; `page` picks one of a multi-page TIFF, which without
-    it is an error rather than its first page read as if it were the whole document."""
+    """The image in `data`, pixels loaded; `page` picks one of a PDF or a multi-page TIFF."""
     if len(data) > MAX_BYTES:
         raise ImageError(f"{name}: file is {len(data)} bytes, more than the limit of {MAX_BYTES}")
     if not data:
         raise ImageError(f"{name}: file is empty")
+    if is_pdf(data):
+        return _render_pdf(data, name, max_pixels, page)
     img = check_header(data, name, max_pixels)
-    pages = page_count(img)
-    if page is None and pages > 1:
-        raise ImageError(f"{name}: a TIFF of {pages} pages where one image was expected (`htr read` "
-                         "reads every page; from Python: htr.read_many(htr.imageio.pages_of(path)))")
+    page = _pick_page(name, "TIFF", page_count(img), page)
     try:
-        if page is not None:
-            if not 1 <= page <= pages:
-                raise ImageError(f"{name}: has no page {page} (it has {pages})")
+        if page > 1:
             img.seek(page - 1)
             _check_size(img, f"{name} (page {page})", max_pixels)
         img.load()
@@ -145,23 +185,28 @@ def array_to_gray(a: np.ndarray, name: str = "array", max_pixels: int = MAX_PIXE
     return a
 
 
-def pages_of(path: str | os.PathLike) -> list[str | TiffPage]:
-    """What `read_many` takes to read every page of an image file: one TiffPage per page of a
+def pages_of(path: str | os.PathLike) -> list[str | FilePage]:
+    """What `read_many` takes to read every page of a file: one FilePage per page of a PDF or a
     multi-page TIFF, else the path itself (also when the file cannot be read: loading says why)."""
     try:
-        with warnings.catch_warnings(), Image.open(path) as img:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
-            pages = page_count(img)
+        with open(path, "rb") as f:
+            pdf = is_pdf(f.read(5))
+        if pdf:
+            pages = len(_pdf(Path(path).read_bytes(), str(path)))
+        else:
+            with warnings.catch_warnings(), Image.open(path) as img:
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
+                pages = page_count(img)
     except Exception:
-        pages = 1
-    return [TiffPage(str(path), k) for k in range(1, pages + 1)] if pages > 1 else [str(path)]
+        pdf, pages = False, 1
+    return [FilePage(str(path), k) for k in range(1, pages + 1)] if pdf or pages > 1 else [str(path)]
 
 
-def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | TiffPage,
+def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | FilePage,
                name: str | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read a path, bytes, Pillow image, array or TiffPage into uint8 grayscale (white paper,
-    dark ink)."""
-    if isinstance(source, TiffPage):
+    """Read a path, bytes, Pillow image, array or FilePage into uint8 grayscale (white paper,
+    dark ink); a PDF page is drawn at PDF_DPI."""
+    if isinstance(source, FilePage):
         return to_gray(_open(_read_file(Path(source.path), name or source.path), name or source.path,
                              max_pixels, source.number))
     if isinstance(source, np.ndarray):

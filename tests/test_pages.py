@@ -235,3 +235,28 @@ def test_every_page_of_a_multi_page_tiff_is_read(scans_root, tmp_path, capsys):
     assert [(r["image"], r["page"], r["text"]) for r in read] == [(str(doc), 1, alone[0]), (str(doc), 2, alone[1])]
     assert main(["read", str(doc), "--format", "page-xml", "--output-dir", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["doc-p1.xml", "doc-p2.xml"]
+
+
+@needs_model
+def test_every_page_of_a_pdf_is_read_like_the_scans_in_it(scans_root, tmp_path, capsys):
+    """Scanners often save PDFs: each page is drawn (at 200 dpi) and read."""
+    from PIL import Image
+
+    from htr.imageio import load_image
+    rows = (scans_root / "labels.tsv").read_text().splitlines()
+    grays = [load_image(scans_root / rows[k].split("\t")[0]) for k in (0, 2)]   # KEVIN, LENA: clear scans
+    alone = [htr.read(gray).text for gray in grays]
+    doc, one = tmp_path / "doc.pdf", tmp_path / "one.pdf"
+    Image.fromarray(grays[0]).save(doc, resolution=200, save_all=True, append_images=[Image.fromarray(grays[1])])
+    Image.fromarray(grays[1]).save(one, resolution=200)
+    assert htr.read(one).text == alone[1]   # a PDF of one page is one image
+    with pytest.raises(ImageError, match="doc.pdf: a PDF of 2 pages"):
+        htr.read(doc)
+    assert main(["read", str(doc), "--format", "json"]) == 0
+    read = json.loads(capsys.readouterr().out)
+    assert [(r["page"], r["text"]) for r in read] == [(1, alone[0]), (2, alone[1])]
+    assert all(abs(r["height"] - g.shape[0]) <= 1 and abs(r["width"] - g.shape[1]) <= 1 for r, g in zip(read, grays))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(doc.read_bytes()[:200])
+    with pytest.raises(ImageError, match="broken.pdf: not a readable PDF"):
+        htr.read(broken)

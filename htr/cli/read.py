@@ -9,15 +9,15 @@ from pathlib import Path
 from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
 # What a folder given to `htr read` stands for: the files in it with these suffixes.
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pdf", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
 
 
 def register(sub) -> None:
     from htr.formats import FORMATS
     p = sub.add_parser("read", help="read handwriting from images")
     p.add_argument("images", nargs="+", help="image files (any format Pillow reads; every page of "
-                   "a multi-page TIFF), or folders: each stands for the image files directly in it, "
-                   "in name order")
+                   "a PDF or a multi-page TIFF), or folders: each stands for the image files directly "
+                   "in it, in name order")
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
@@ -35,7 +35,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from htr.api import read_many
     from htr.formats import SUFFIXES, write
-    from htr.imageio import ImageError, TiffPage, load_image, pages_of
+    from htr.imageio import ImageError, FilePage, load_image, pages_of
     status = 0
     results = []
     sources = [page for path in expand_folders(args.images) for page in pages_of(path)]
@@ -45,7 +45,7 @@ def run(args) -> int:
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, **decoder_options(args))
     for source, page in zip(sources, pages):
-        path, number = (source.path, source.number) if isinstance(source, TiffPage) else (source, None)
+        path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
         stem = Path(path).stem + (f"-p{number}" if number else "")
         if isinstance(page, ImageError):
             print(f"htr: error: {page}", file=sys.stderr)
