@@ -170,7 +170,7 @@ def folder_root(tmp_path, scans_root) -> Path:
 
     Good: JPEG, PNG, TIFF, 16-bit PNG, palette PNG, RGBA PNG with a transparent background.
     Bad: a missing image, a text file named .png, a line without a tab, an empty transcription,
-    a TIFF of two pages (an item is one image).
+    a TIFF of two pages and a PDF (an item is one image).
     """
     root = tmp_path / "scans"
     (root / "img").mkdir(parents=True)
@@ -187,8 +187,9 @@ def folder_root(tmp_path, scans_root) -> Path:
     Image.fromarray(rgba, "RGBA").save(root / "img" / "f-rgba.png")
     (root / "img" / "not-an-image.png").write_text("hello\n")
     Image.fromarray(gray).save(root / "img" / "g-pages.tif", save_all=True, append_images=[Image.fromarray(gray)])
+    Image.fromarray(gray).save(root / "img" / "h.pdf")
     lines = [f"img/{name}\t{label}" for name in ("a.jpg", "b.png", "c.tif", "d16.png", "e-palette.png", "f-rgba.png")]
     lines += ["img/missing.png\tGHOST", "img/not-an-image.png\tTEXT", "img/b.png KEVIN no tab", "img/a.jpg\t",
-              f"img/g-pages.tif\t{label}"]
+              f"img/g-pages.tif\t{label}", f"img/h.pdf\t{label}"]
     (root / "labels.tsv").write_text("\n".join(lines) + "\n")
     return root

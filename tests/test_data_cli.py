@@ -40,7 +40,7 @@ def test_stats_of_a_folder_name_missing_and_unreadable_images(capsys, folder_roo
     assert "no such file" in skipped["img/missing.png"] and "not a readable image" in skipped["img/not-an-image.png"]
     assert main(["data", "stats", "--dataset", "folder", "--root", str(folder_root)]) == 0
     text = capsys.readouterr().out
-    assert "skipped          5" in text and "img/missing.png" in text and "labels.tsv:9" in text
+    assert "skipped          6" in text and "img/missing.png" in text and "labels.tsv:9" in text
 
 
 def test_stats_drop_unknown_names_the_item_and_the_character(capsys, folder_root):

@@ -270,7 +270,7 @@ def test_folder_reads_every_image_kind_and_names_bad_lines(folder_root, caplog):
     assert "no such file" in reasons["img/missing.png"]
     assert "not a readable image" in reasons["img/not-an-image.png"]
     assert "no tab" in reasons["labels.tsv:9"] and "empty transcription" in reasons["labels.tsv:10 img/a.jpg"]
-    assert "a TIFF of 2 pages" in reasons["img/g-pages.tif"]
+    assert "a TIFF of 2 pages" in reasons["img/g-pages.tif"] and "a PDF" in reasons["img/h.pdf"]
     assert "img/missing.png" in caplog.text and "labels.tsv:9" in caplog.text
 
 

@@ -35,7 +35,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from htr.api import read_many
     from htr.formats import SUFFIXES, write
-    from htr.imageio import ImageError, FilePage, load_image, pages_of
+    from htr.imageio import FilePage, ImageError, load_image, pages_of
     status = 0
     results = []
     sources = [page for path in expand_folders(args.images) for page in pages_of(path)]

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from htr.datasets.base import Dataset, Sample
-from htr.imageio import MAX_PIXELS, load_image, page_count
+from htr.imageio import MAX_PIXELS, is_pdf, load_image, page_count
 
 
 def unreadable(path: Path) -> str | None:
@@ -27,9 +27,12 @@ def unreadable(path: Path) -> str | None:
             w, h = img.size
             pages = page_count(img)
     except Exception as e:  # Pillow raises many types for files it cannot identify
+        with open(path, "rb") as f:
+            if is_pdf(f.read(5)):
+                return "a PDF (an item is one image: `htr read` reads a PDF's pages)"
         return f"not a readable image ({type(e).__name__}: {e})"
     if pages > 1:
-        return f"a TIFF of {pages} pages (an item is one image)"
+        return f"a TIFF of {pages} pages (an item is one image: `htr read` reads its pages)"
     if w < 1 or h < 1 or w * h > MAX_PIXELS:
         return f"image size {w}x{h} is outside 1..{MAX_PIXELS} pixels"
     return None
