@@ -342,6 +342,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(config, channels_last(bf16)).to(device)
     if init:
         load_weights(model, init, config)
+        # The letter width the weights read best at (docs/model.md, "Letter width") stays about
+        # the same when they train on: a model fine-tuned from the shipped one keeps reading narrow
+        # lines twice (README, "Your own handwriting"). Calibration is not kept: it is per weights.
+        if "frames_per_char" in (start := read_config(cfg.init)):
+            config["frames_per_char"] = start["frames_per_char"]
     # What trains: the model, with n-gram heads if asked.
     net = with_heads(model, cfg.ngrams, [t for d, _ in train_sets for t in d.labels], charset).to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net

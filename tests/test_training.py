@@ -153,10 +153,16 @@ def test_broken_model_files_are_clear_errors_naming_the_file(tiny_model, tmp_pat
 
 def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_path):
     """--init: training goes on from a model's weights (at a learning rate too small to move
-    them, they come out as they went in), and weights that do not fit are a clear error."""
+    them, they come out as they went in) and its letter width, and weights that do not fit are a
+    clear error."""
     out, start = tmp_path / "more", tmp_path / "start"
     shutil.copytree(tiny_model, start)
+    config = json.loads((start / "config.json").read_text())
+    config.update(frames_per_char=3.5, calibration={"greedy": [1, 0, 0]})
+    (start / "config.json").write_text(json.dumps(config))
     train(_cfg(mini_iam_ondb, out, epochs=1, lr=1e-12, weight_decay=0.0, init=str(start)))
+    kept = json.loads((out / "config.json").read_text())   # the letter width, not the calibration
+    assert kept["frames_per_char"] == 3.5 and "calibration" not in kept
     shutil.rmtree(start)   # a resumed run goes on from its checkpoint, not from --init
     train(TrainConfig(out=str(out), workers=0), resume=True)
     before, after = load_file(str(tiny_model / "model.safetensors")), load_file(str(out / "model.safetensors"))
