@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -65,6 +66,10 @@ def _check_size(img: Image.Image, name: str, max_pixels: int) -> None:
 PDF_DPI = 200
 
 
+# PDFium is not thread-safe, and the service reads uploads in threads.
+_PDFIUM = threading.Lock()
+
+
 def is_pdf(data: bytes) -> bool:
     return data[:5] == b"%PDF-"
 
@@ -80,15 +85,16 @@ def _pdf(data: bytes, name: str):
 def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None) -> Image.Image:
     """A PDF page drawn in grayscale at PDF_DPI; a page so large that this would pass max_pixels
     is drawn at the resolution that fits instead of being refused."""
-    doc = _pdf(data, name)
-    number = _pick_page(name, "PDF", len(doc), page)
-    sheet = doc[number - 1]
-    w, h = sheet.get_size()   # in points, 72 to the inch
-    scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
-    try:
-        return sheet.render(scale=scale, grayscale=True).to_pil()
-    except Exception as e:
-        raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
+    with _PDFIUM:
+        doc = _pdf(data, name)
+        number = _pick_page(name, "PDF", len(doc), page)
+        sheet = doc[number - 1]
+        w, h = sheet.get_size()   # in points, 72 to the inch
+        scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
+        try:
+            return sheet.render(scale=scale, grayscale=True).to_pil()
+        except Exception as e:
+            raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
 
 
 def _pick_page(name: str, kind: str, pages: int, page: int | None) -> int:
@@ -192,7 +198,8 @@ def pages_of(path: str | os.PathLike) -> list[str | FilePage]:
         with open(path, "rb") as f:
             pdf = is_pdf(f.read(5))
         if pdf:
-            pages = len(_pdf(Path(path).read_bytes(), str(path)))
+            with _PDFIUM:
+                pages = len(_pdf(Path(path).read_bytes(), str(path)))
         else:
             with warnings.catch_warnings(), Image.open(path) as img:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those

@@ -38,7 +38,7 @@ import htr
 from htr import formats, ink
 from htr.api import DEFAULT_DECODER, LAYOUTS
 from htr.decoding import DECODERS
-from htr.imageio import MAX_PIXELS, ImageError, ImageTooLarge, check_header, load_image
+from htr.imageio import MAX_PIXELS, ImageError, ImageTooLarge, check_header, is_pdf, load_image
 from htr.page import Line, Page, Word
 from htr.recognizer import Recognizer
 
@@ -267,13 +267,17 @@ def _ink(raw: list[list[list[float]]], limits: Limits) -> list[list[np.ndarray]]
 
 
 def check_image(data: bytes, limits: Limits) -> None:
-    """Judge an upload from its header alone: 415 if it is no image we take, 413 if too many pixels."""
+    """Judge an upload from its header alone: 415 if it is no image we take, 413 if too many pixels.
+    A PDF passes: its page is drawn within the pixel limit, and a broken one or one of several
+    pages is a 422 when it is read."""
+    if is_pdf(data):
+        return
     try:
         check_header(data, "upload", limits.max_pixels, IMAGE_FORMATS)
     except ImageTooLarge as e:
         raise RequestError(413, str(e)) from None
     except ImageError:
-        raise RequestError(415, f"upload is not an image in a supported format ({', '.join(IMAGE_FORMATS)}); "
+        raise RequestError(415, f"upload is not an image in a supported format ({', '.join(IMAGE_FORMATS)}, PDF); "
                                 f"its first bytes are {data[:8]!r}") from None
 
 
