@@ -199,7 +199,7 @@ def pages_of(path: str | os.PathLike) -> list[str | FilePage]:
             pdf = is_pdf(f.read(5))
         if pdf:
             with _PDFIUM:
-                pages = len(_pdf(Path(path).read_bytes(), str(path)))
+                pages = len(_pdf(_read_file(Path(path), str(path)), str(path)))
         else:
             with warnings.catch_warnings(), Image.open(path) as img:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
