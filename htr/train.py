@@ -59,6 +59,7 @@ class TrainConfig:
     val_limit: int = 0                               # validate on the first N lines only (0: all)
     max_minutes: float = 0.0                         # stop after this many minutes (0: no limit)
     init: str = ""                                   # start from the weights of another model directory
+    add_chars: str = ""                              # characters to read besides the charset (e.g. "éèàç")
     precision: str = "auto"                          # fp32, bf16, or auto: bf16 where the hardware has it
     ngrams: str = ""                                 # training-only n-gram heads, e.g. "2,3" (htr/ngrams.py)
     arch: dict = field(default_factory=dict)         # the preset's numbers changed, e.g. {"dropout": 0.1}
@@ -115,12 +116,17 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> tuple[CRNN, dict]:
     return model.to(device).eval(), config
 
 
-def load_weights(model: torch.nn.Module, path: Path, config: dict) -> None:
+def load_weights(model: torch.nn.Module, path: Path, config: dict, chars: str | None = None) -> None:
+    """Weights from `path` into `model`, checked tensor by tensor. With `chars`, the charset the
+    weights were trained for: the output layer is matched character by character, so a model can
+    learn new characters on top of what it reads (`htr train --init M --add-chars éè`)."""
     try:
         state = from_bidirectional(load_file(str(path)))
     except Exception as e:  # safetensors raises its own error for a truncated or foreign file
         raise ValueError(f"{path}: not readable as safetensors weights ({e})") from None
     own = model.state_dict()
+    if chars is not None and chars != config["charset"]:
+        state.update(_grown_head(state, own, chars, config["charset"]))
     missing = sorted(set(own) - set(state))
     if missing:
         raise ValueError(f"{path}: weights lack {len(missing)} tensors (first: {missing[0]}); "
@@ -133,6 +139,20 @@ def load_weights(model: torch.nn.Module, path: Path, config: dict) -> None:
             raise ValueError(f"{path}: tensor {name} has shape {tuple(tensor.shape)}, "
                              f"the model expects {tuple(own[name].shape)}{hint}")
     model.load_state_dict(state)
+
+
+def _grown_head(state: dict, own: dict, old: str, new: str) -> dict:
+    """The output layer for charset `new` from one trained for `old`: the blank's and each known
+    character's row as trained, a new character's row as the fresh model drew it."""
+    rows = [0] + [1 + new.index(c) for c in old if c in new]   # where each kept old class goes
+    kept = [0] + [1 + i for i, c in enumerate(old) if c in new]
+    grown = {}
+    for name in ("head.weight", "head.bias"):
+        if name in state and name in own:
+            t = own[name].clone()
+            t[rows] = state[name][kept].to(t.dtype)
+            grown[name] = t
+    return grown
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,6 +337,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     init = Path(cfg.init) / "model.safetensors" if cfg.init and not resume else None
     if init and not init.is_file():
         raise ValueError(f"--init: no model.safetensors in {cfg.init}")
+    start = read_config(cfg.init) if init else {}
+    if not resume:   # the starting model's characters (the default ones without --init), and new ones
+        chars = start.get("charset", charset.chars)
+        charset = Charset(chars + "".join(c for c in dict.fromkeys(cfg.add_chars) if c not in chars))
     config = model_config(cfg.preset, charset, cfg.arch)
     pre = Preprocess.from_dict(config["preprocess"])
     factor = config["width_factor"]
@@ -341,11 +365,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     bf16 = use_bf16(cfg.precision, device)
     model = build_model(config, channels_last(bf16)).to(device)
     if init:
-        load_weights(model, init, config)
+        load_weights(model, init, config, start["charset"])
         # The letter width the weights read best at (docs/model.md, "Letter width") stays about
         # the same when they train on: a model fine-tuned from the shipped one keeps reading narrow
         # lines twice (README, "Your own handwriting"). Calibration is not kept: it is per weights.
-        if "frames_per_char" in (start := read_config(cfg.init)):
+        if "frames_per_char" in start:
             config["frames_per_char"] = start["frames_per_char"]
     # What trains: the model, with n-gram heads if asked.
     net = with_heads(model, cfg.ngrams, [t for d, _ in train_sets for t in d.labels], charset).to(device)

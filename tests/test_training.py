@@ -177,6 +177,23 @@ def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_
         train(_cfg(mini_iam_ondb, tmp_path / "none", epochs=1, init=str(tmp_path / "missing")))
 
 
+def test_init_with_new_characters_keeps_what_it_read_and_grows_the_output_layer(tiny_model, mini_iam_ondb,
+                                                                                 tmp_path):
+    """--add-chars: a model learns accented letters on top of its own; the known characters'
+    rows of the output layer start as trained, and the new model reads with ONNX as any other."""
+    from htr.recognizer import Recognizer
+    out = tmp_path / "accents"
+    train(_cfg(mini_iam_ondb, out, epochs=1, lr=1e-12, weight_decay=0.0, init=str(tiny_model), add_chars="éÉaé"))
+    start, grown = (json.loads((d / "config.json").read_text())["charset"] for d in (tiny_model, out))
+    assert grown == start + "éÉ"   # 'a' is known already, and 'é' comes once
+    before, after = (load_file(str(d / "model.safetensors")) for d in (tiny_model, out))
+    assert after["head.weight"].shape[0] == before["head.weight"].shape[0] + 2
+    assert np.allclose(after["head.weight"][:-2], before["head.weight"], atol=1e-6)
+    assert np.allclose(after["head.bias"][:-2], before["head.bias"], atol=1e-6)
+    line = IamOnDB(mini_iam_ondb, "minival")[0].image
+    assert Recognizer(out).logprobs([line])[0].shape[1] == len(grown) + 1
+
+
 @pytest.fixture(scope="module")
 def conv_sequence_model(mini_iam_ondb, tmp_path_factory) -> Path:
     """A tiny model with 1-D convolutions in place of its BiLSTM (htr.model.ConvSequence)."""

@@ -48,6 +48,9 @@ def register(sub) -> None:
     p.add_argument("--val-limit", type=int, default=0, help="validate on the first N lines only")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after this long (0: no limit)")
     p.add_argument("--init", default="", help="start from the weights of this model directory")
+    p.add_argument("--add-chars", default="", metavar="CHARS",
+                   help="characters to read besides the model's (e.g. 'éèàç'): labels with them are "
+                        "kept instead of skipped, and the output layer grows by one row each")
     p.add_argument("--no-augment", action="store_true", help="train on clean images")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="forward pass in bfloat16 (auto: where the CPU or GPU has it)")
@@ -79,6 +82,7 @@ def run(args) -> int:
     cfg = TrainConfig(preset=args.preset, data=args.data, val=args.val, out=args.out, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, patience=args.patience, workers=args.workers,
                       seed=args.seed, val_limit=args.val_limit, max_minutes=args.max_minutes, init=args.init,
+                      add_chars=args.add_chars,
                       augment=not args.no_augment, precision=args.precision,
                       ngrams=args.ngrams, arch=dict(args.arch))
     print(json.dumps(train(cfg, resume=args.resume)))
