@@ -192,6 +192,8 @@ def test_init_with_new_characters_keeps_what_it_read_and_grows_the_output_layer(
     assert np.allclose(after["head.bias"][:-2], before["head.bias"], atol=1e-6)
     line = IamOnDB(mini_iam_ondb, "minival")[0].image
     assert Recognizer(out).logprobs([line])[0].shape[1] == len(grown) + 1
+    for decoder in ("greedy", "beam", "wordbeam", "lm"):   # each decoder takes the longer charset
+        assert isinstance(Recognizer(out).read_lines([line], decoder)[0].text, str)
 
 
 @pytest.fixture(scope="module")
