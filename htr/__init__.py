@@ -7,7 +7,8 @@
         print(page.text)
 """
 from htr.api import read, read_many
+from htr.imageio import pages_of
 from htr.page import Line, Page, Word
 
-__all__ = ["read", "read_many", "Page", "Line", "Word"]
+__all__ = ["read", "read_many", "pages_of", "Page", "Line", "Word"]
 __version__ = "0.1.0"

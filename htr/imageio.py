@@ -29,7 +29,7 @@ class ImageTooLarge(ImageError):
 
 class FilePage(NamedTuple):
     """One page (from 1) of a PDF or a multi-page TIFF, as scanners save a document:
-    `load_image` reads it, so `htr.read_many(pages_of(path))` reads the whole document."""
+    `load_image` reads it, so `htr.read_many(htr.pages_of(path))` reads the whole document."""
     path: str
     number: int
 
@@ -104,7 +104,7 @@ def _pick_page(name: str, kind: str, pages: int, page: int | None) -> int:
         raise ImageError(f"{name}: a {kind} with no pages")
     if page is None and pages > 1:
         raise ImageError(f"{name}: a {kind} of {pages} pages where one image was expected (`htr read` "
-                         "reads every page; from Python: htr.read_many(htr.imageio.pages_of(path)))")
+                         "reads every page; from Python: htr.read_many(htr.pages_of(path)))")
     if page is not None and not 1 <= page <= pages:
         raise ImageError(f"{name}: has no page {page} (it has {pages})")
     return page or 1

@@ -221,7 +221,7 @@ def test_every_page_of_a_multi_page_tiff_is_read(scans_root, tmp_path, capsys):
     the first page alone would lose the rest without a word."""
     from PIL import Image
 
-    from htr.imageio import load_image, pages_of
+    from htr.imageio import load_image
     names = [line.split("\t")[0] for line in (scans_root / "labels.tsv").read_text().splitlines()[:2]]
     grays = [load_image(scans_root / name) for name in names]
     alone = [htr.read(gray).text for gray in grays]
@@ -229,7 +229,7 @@ def test_every_page_of_a_multi_page_tiff_is_read(scans_root, tmp_path, capsys):
     Image.fromarray(grays[0]).save(doc, save_all=True, append_images=[Image.fromarray(grays[1])])
     with pytest.raises(ImageError, match="doc.tif: a TIFF of 2 pages"):
         htr.read(doc)
-    assert [page.text for page in htr.read_many(pages_of(doc))] == alone
+    assert [page.text for page in htr.read_many(htr.pages_of(doc))] == alone
     assert main(["read", str(doc), "--format", "json"]) == 0
     read = json.loads(capsys.readouterr().out)
     assert [(r["image"], r["page"], r["text"]) for r in read] == [(str(doc), 1, alone[0]), (str(doc), 2, alone[1])]
