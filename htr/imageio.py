@@ -85,16 +85,20 @@ def _pdf(data: bytes, name: str):
 def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None) -> Image.Image:
     """A PDF page drawn in grayscale at PDF_DPI; a page so large that this would pass max_pixels
     is drawn at the resolution that fits instead of being refused."""
-    with _PDFIUM:
+    with _PDFIUM:   # closed inside the lock too, not whenever the garbage collector runs
         doc = _pdf(data, name)
-        number = _pick_page(name, "PDF", len(doc), page)
-        sheet = doc[number - 1]
-        w, h = sheet.get_size()   # in points, 72 to the inch
-        scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
         try:
-            return sheet.render(scale=scale, grayscale=True).to_pil()
-        except Exception as e:
-            raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
+            number = _pick_page(name, "PDF", len(doc), page)
+            sheet = doc[number - 1]
+            w, h = sheet.get_size()   # in points, 72 to the inch
+            scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
+            try:
+                bitmap = sheet.render(scale=scale, grayscale=True)
+                return bitmap.to_pil().copy()   # to_pil shares the bitmap's memory
+            except Exception as e:
+                raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
+        finally:
+            doc.close()
 
 
 def _pick_page(name: str, kind: str, pages: int, page: int | None) -> int:
@@ -199,7 +203,9 @@ def pages_of(path: str | os.PathLike) -> list[str | FilePage]:
             pdf = is_pdf(f.read(5))
         if pdf:
             with _PDFIUM:
-                pages = len(_pdf(_read_file(Path(path), str(path)), str(path)))
+                doc = _pdf(_read_file(Path(path), str(path)), str(path))
+                pages = len(doc)
+                doc.close()
         else:
             with warnings.catch_warnings(), Image.open(path) as img:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
