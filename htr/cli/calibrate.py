@@ -26,7 +26,7 @@ def run(args) -> int:
     from htr.calibration import calibrate, expected_calibration_error, fit, reliability, word_outcomes
     from htr.cli.data import open_from_args
     from htr.recognizer import DEFAULT_MODEL, Recognizer
-    args.option += [f"forms={args.forms}"] if args.forms else []
+    args.option = args.option + ([f"forms={args.forms}"] if args.forms else [])
     dataset = open_from_args(args)
     model_dir = Path(args.model or DEFAULT_MODEL)
     recognizer = Recognizer(model_dir)
