@@ -62,7 +62,7 @@ def _check_size(img: Image.Image, name: str, max_pixels: int) -> None:
 
 
 # PDF pages are drawn at this resolution (capped at MAX_PIXELS): an A4 page at 1654 x 2339 px,
-# where handwriting's small letters are 15-25 px high, more than the 13.6 px lines are scaled to.
+# where an x-height of 2-3 mm is 16-24 px, more than the 13.6 px lines are scaled to.
 PDF_DPI = 200
 
 

@@ -148,10 +148,8 @@ def _grown_head(state: dict, own: dict, old: str, new: str) -> dict:
     kept = [0] + [1 + i for i, c in enumerate(old) if c in new]
     grown = {}
     for name in ("head.weight", "head.bias"):
-        if name in state and name in own:
-            t = own[name].clone()
-            t[rows] = state[name][kept].to(t.dtype)
-            grown[name] = t
+        grown[name] = own[name].clone()
+        grown[name][rows] = state[name][kept].to(grown[name].dtype)
     return grown
 
 
@@ -325,23 +323,25 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    charset = Charset()
     if resume:
         if not (out / "checkpoint.pt").is_file():
             raise ValueError(f"--resume: no checkpoint in {out}")
         saved = json.loads((out / "train.json").read_text())
         cfg = TrainConfig(**{**saved, "out": cfg.out, "workers": cfg.workers})
-        config = read_config(out)
-        charset = Charset(config["charset"])
     # The starting weights of a new run; a resumed run has its own in checkpoint.pt.
     init = Path(cfg.init) / "model.safetensors" if cfg.init and not resume else None
     if init and not init.is_file():
         raise ValueError(f"--init: no model.safetensors in {cfg.init}")
-    start = read_config(cfg.init) if init else {}
-    if not resume:   # the starting model's characters (the default ones without --init), and new ones
-        chars = start.get("charset", charset.chars)
-        charset = Charset(chars + "".join(c for c in dict.fromkeys(cfg.add_chars) if c not in chars))
+    # The config the run starts from: its own when resumed, the --init model's, or none.
+    start = read_config(out) if resume else read_config(cfg.init) if init else {}
+    chars = start.get("charset", Charset().chars)
+    charset = Charset(chars + "".join(c for c in dict.fromkeys(cfg.add_chars) if c not in chars))
     config = model_config(cfg.preset, charset, cfg.arch)
+    # The letter width the weights read best at (docs/model.md, "Letter width") stays about the
+    # same when they train on: a model fine-tuned from the shipped one keeps reading narrow lines
+    # twice (README, "Your own handwriting"), resumed or not. Calibration is not kept: it is per weights.
+    if "frames_per_char" in start:
+        config["frames_per_char"] = start["frames_per_char"]
     pre = Preprocess.from_dict(config["preprocess"])
     factor = config["width_factor"]
 
@@ -366,11 +366,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(config, channels_last(bf16)).to(device)
     if init:
         load_weights(model, init, config, start["charset"])
-        # The letter width the weights read best at (docs/model.md, "Letter width") stays about
-        # the same when they train on: a model fine-tuned from the shipped one keeps reading narrow
-        # lines twice (README, "Your own handwriting"). Calibration is not kept: it is per weights.
-        if "frames_per_char" in start:
-            config["frames_per_char"] = start["frames_per_char"]
     # What trains: the model, with n-gram heads if asked.
     net = with_heads(model, cfg.ngrams, [t for d, _ in train_sets for t in d.labels], charset).to(device)
     ddp = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net

@@ -165,6 +165,7 @@ def test_init_starts_from_another_models_weights(tiny_model, mini_iam_ondb, tmp_
     assert kept["frames_per_char"] == 3.5 and "calibration" not in kept
     shutil.rmtree(start)   # a resumed run goes on from its checkpoint, not from --init
     train(TrainConfig(out=str(out), workers=0), resume=True)
+    assert json.loads((out / "config.json").read_text())["frames_per_char"] == 3.5   # and keeps it
     before, after = load_file(str(tiny_model / "model.safetensors")), load_file(str(out / "model.safetensors"))
     learned = [k for k in before if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
     assert len(learned) > 10 and all(np.allclose(before[k], after[k], atol=1e-6) for k in learned)
