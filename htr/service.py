@@ -1,4 +1,5 @@
-"""The web service: `POST /v1/read` reads an image or pen strokes, `GET /health`, and the page at `/`.
+"""The web service: `POST /v1/read` reads an image or pen strokes, `POST /v1/image` gives back the
+page an upload holds as it is read (a browser shows no PDF or TIFF), `GET /health`, and the page at `/`.
 
 One model is loaded when the app is made and shared by every request. Reading runs in a bounded
 pool of worker threads (ONNX Runtime's `run()` is thread-safe): at most `max_workers` reads at
@@ -27,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Callable
 
+import cv2
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -398,24 +400,49 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
             raise RequestError(501, f"decoder {job.decoder!r} is not available on this server ({e})") from None
         return respond(page, job, {"queue": queued, "read": ran, "total": time.perf_counter() - t0})
 
+    @app.post("/v1/image", summary="The page of an uploaded image or PDF as it is read, as PNG",
+              openapi_extra=_IMAGE_DOC, response_class=Response)
+    async def image(request: Request) -> Response:
+        job = await parse_request(request, limits)
+        if job.image is None:
+            raise RequestError(422, "/v1/image needs an image, not strokes")
+        check_image(job.image, limits)
+        try:  # on a worker: drawing a PDF page costs as much as reading a line or two
+            gray, _, _ = await pool.run(partial(load_image, job.image, job.name, limits.max_pixels))
+        except ValueError as e:
+            raise RequestError(422, str(e)) from None
+        return Response(cv2.imencode(".png", gray)[1].tobytes(), media_type="image/png")
+
     return app
 
 
+_REFUSALS = {
+    "400": {"description": "the body is not valid JSON or multipart"},
+    "413": {"description": "body, image or drawing over the limits"},
+    "415": {"description": "the upload is not an image"},
+    "422": {"description": "a request that does not make sense (the message says why)"},
+    "503": {"description": "all workers busy and the queue full: retry after Retry-After seconds"},
+}
+_BODY = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+        "image": {"type": "string", "format": "binary"}, **OPTIONS}}},
+    "application/json": {"schema": ReadRequest.model_json_schema()},
+    "image/*": {"schema": {"type": "string", "format": "binary"}},
+}}
 _READ_DOC = {
     "parameters": [{"name": k, "in": "query", "required": False, "schema": v} for k, v in OPTIONS.items()],
-    "requestBody": {"required": True, "content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-            "image": {"type": "string", "format": "binary"}, **OPTIONS}}},
-        "application/json": {"schema": ReadRequest.model_json_schema()},
-        "image/*": {"schema": {"type": "string", "format": "binary"}},
-    }},
-    "responses": {"200": {"description": "the page: lines and words with boxes (x0, y0, x1, y1) and "
+    "requestBody": _BODY,
+    "responses": {**_REFUSALS,
+                  "200": {"description": "the page: lines and words with boxes (x0, y0, x1, y1) and "
                                          "confidences, the text, and timing in ms; or the document asked "
                                          "for with `format`"},
-                  "400": {"description": "the body is not valid JSON or multipart"},
-                  "413": {"description": "body, image or drawing over the limits"},
-                  "415": {"description": "the upload is not an image"},
-                  "422": {"description": "a request that does not make sense (the message says why)"},
-                  "501": {"description": "the decoder asked for is not installed on this server"},
-                  "503": {"description": "all workers busy and the queue full: retry after Retry-After seconds"}},
+                  "501": {"description": "the decoder asked for is not installed on this server"}},
+}
+_IMAGE_DOC = {  # the same bodies as /v1/read; the options other than the image are ignored
+    "requestBody": _BODY,
+    "responses": {**_REFUSALS,
+                  "200": {"description": "the page as the reader sees it: grayscale, turned upright as "
+                                         "its EXIF says, a PDF page drawn at 200 dpi; its pixels are "
+                                         "those of /v1/read's boxes",
+                          "content": {"image/png": {}}}},
 }

@@ -203,3 +203,24 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(page, tmp_path):
     page.wait_for_selector("#status.error", timeout=TIMEOUT_MS)
     assert "not an image" in page.inner_text("#status")
     assert page.is_hidden("#result")
+
+
+@pytest.mark.parametrize("kind", ["PDF", "TIFF"])
+def test_a_pdf_or_tiff_upload_shows_the_page_the_service_read(page, lines, tmp_path, kind):
+    """Chromium shows neither in an <img>: the page asks /v1/image for the page as it was read."""
+    sample = lines[LINES[0]]
+    image = ink.render(lines.strokes(LINES[0]), ink.InkStyle(height=96, pen_width=3.5))
+    path = tmp_path / f"line.{kind.lower()}"
+    Image.fromarray(image).save(path, kind, resolution=200)
+
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#result:not([hidden]) #text .word", timeout=TIMEOUT_MS)
+    assert cer([sample.text], [result_words(page)[0]]) < MAX_CER
+    size = "[document.querySelector('#preview').naturalWidth, document.querySelector('#preview').naturalHeight]"
+    deadline = time.monotonic() + TIMEOUT_MS / 1000  # (wait_for_function evaluates a string: the CSP forbids it)
+    while not (shown := page.evaluate(size))[0] and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert abs(shown[0] - image.shape[1]) <= 1 and abs(shown[1] - image.shape[0]) <= 1  # PDF: 200 dpi both ways
+    assert page.get_attribute("#boxes", "viewBox") == f"0 0 {shown[0]} {shown[1]}"
+    assert page.get_attribute("#preview", "src").startswith("blob:")
+    assert page.is_hidden("#status")

@@ -276,6 +276,32 @@ def test_pdf_of_one_page_is_read_like_its_image_and_of_two_is_422(client, lines)
     assert r.status_code == 422 and "cut.pdf: not a readable PDF" in r.json()["detail"]
 
 
+def test_image_endpoint_gives_back_the_page_as_it_is_read(client, lines):
+    """The web page shows this when the browser cannot show the upload: its pixels must be those of
+    /v1/read's boxes (a PDF drawn at 200 dpi, a photo turned upright as its EXIF says)."""
+    gray = lines[LINE].image
+    pdf, tiff, jpeg = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    Image.fromarray(gray).save(pdf, format="PDF", resolution=200)
+    Image.fromarray(gray).save(tiff, format="TIFF")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the camera was turned; the picture must be turned back 90 degrees
+    Image.fromarray(np.ascontiguousarray(np.rot90(gray, 1))).save(jpeg, format="JPEG", quality=95, exif=exif)
+    for name, data in [("line.pdf", pdf), ("line.tif", tiff), ("photo.jpg", jpeg)]:
+        r = client.post("/v1/image", files={"image": (name, data.getvalue(), "application/octet-stream")})
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png", (name, r.text)
+        shown = np.asarray(Image.open(io.BytesIO(r.content)))
+        read = client.post("/v1/read", files={"image": (name, data.getvalue(), "image/png")}).json()
+        assert shown.shape == (read["height"], read["width"]), name
+        assert abs(shown.shape[0] - gray.shape[0]) <= 1 and abs(shown.shape[1] - gray.shape[1]) <= 1, name
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(client.post("/v1/image", content=tiff.getvalue()).content))), gray)
+    assert np.abs(shown.astype(int) - gray).mean() < 3  # the JPEG, turned back upright
+
+    assert client.post("/v1/image", json={"strokes": [[[0, 0], [5, 5]]]}).status_code == 422
+    assert client.post("/v1/image", content=b"not an image").status_code == 415
+    r = client.post("/v1/image", files={"image": ("cut.pdf", pdf.getvalue()[:300], "application/pdf")})
+    assert r.status_code == 422 and "cut.pdf: not a readable PDF" in r.json()["detail"]
+
+
 @pytest.mark.parametrize("raw", [b'{"strokes": [[[1, 2', b"\xff\xfe{}", b"[" * 5000 + b"]" * 5000,
                                  b'{"a":' * 5000 + b"1" + b"}" * 5000],
                          ids=["cut", "not-utf8", "deep-list", "deep-dict"])

@@ -14,7 +14,7 @@ const state = { tab: "image", input: null, page: null, seq: 0, last: { image: nu
 
 // ---- talking to the service ------------------------------------------------------------------
 
-async function request(input, format = "json") {
+async function request(input, format = "json", path = "/v1/read") {
   const decoder = $("#decoder").value || null;
   let init;
   if (input.kind === "image") {
@@ -30,7 +30,7 @@ async function request(input, format = "json") {
       body: JSON.stringify({ strokes: input.strokes, decoder, format }),
     };
   }
-  const res = await fetch("/v1/read", init);
+  const res = await fetch(path, init);
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try { message = (await res.json()).detail || message; } catch { /* not JSON: keep the status */ }
@@ -110,6 +110,22 @@ function show(page, input) {
   if (unsure) parts.push(`${unsure} unsure`);
   parts.push(`read in ${Math.round(page.timing.total_ms)} ms`);
   $("#meta").textContent = parts.join(" · ");
+}
+
+// A browser shows no PDF or TIFF in an <img>: when the upload does not show, show the page the
+// service read instead (POST /v1/image), whose pixels are those of the boxes.
+async function showAsRead() {
+  const input = state.input;
+  if (input?.kind !== "image" || input.asRead) return;
+  input.asRead = true;
+  try {
+    const blob = await (await request(input, "json", "/v1/image")).blob();
+    URL.revokeObjectURL(input.url);
+    input.url = URL.createObjectURL(blob);
+    if (state.input === input) $("#preview").src = input.url;
+  } catch (err) {
+    showStatus(`The text was read, but the image cannot be shown: ${err.message}`, "error");
+  }
 }
 
 function box([x0, y0, x1, y1], className, id) {
@@ -314,6 +330,7 @@ function setup() {
   $("#tab-image").addEventListener("click", () => selectTab("image"));
   $("#tab-draw").addEventListener("click", () => selectTab("draw"));
   $("#decoder").addEventListener("change", () => { if (state.input) read(state.input); });
+  $("#preview").addEventListener("error", showAsRead);
   $("#copy").addEventListener("click", (e) => copyText(e.currentTarget));
   document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", () => download(b.dataset.download)));
   for (const el of [$("#text"), $("#boxes")]) {
