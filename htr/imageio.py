@@ -29,12 +29,18 @@ class ImageTooLarge(ImageError):
 
 class FilePage(NamedTuple):
     """One page (from 1) of a PDF or a multi-page TIFF, as scanners save a document:
-    `load_image` reads it, so `htr.read_many(htr.pages_of(path))` reads the whole document."""
+    `load_image` reads it, so `htr.read_many(htr.pages_of(path))` reads the whole document.
+    `data` holds the file's bytes when they came from memory (then `path` only names them in
+    messages), and `number` is None for such bytes when they hold a single image."""
     path: str
-    number: int
+    number: int | None
+    data: bytes | None = None
 
     def __str__(self) -> str:
-        return f"{self.path} (page {self.number})"
+        return self.path if self.number is None else f"{self.path} (page {self.number})"
+
+    def __repr__(self) -> str:  # not the bytes
+        return f"FilePage({self.path!r}, {self.number}{', data=...' if self.data is not None else ''})"
 
 
 def check_header(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
@@ -195,24 +201,32 @@ def array_to_gray(a: np.ndarray, name: str = "array", max_pixels: int = MAX_PIXE
     return a
 
 
-def pages_of(path: str | os.PathLike) -> list[str | FilePage]:
-    """What `read_many` takes to read every page of a file: one FilePage per page of a PDF or a
-    multi-page TIFF, else the path itself (also when the file cannot be read: loading says why)."""
+def pages_of(source: str | os.PathLike | bytes, name: str | None = None) -> list[str | FilePage]:
+    """What `read_many` takes to read every page of a file (a path, or its bytes): one FilePage per
+    page of a PDF or a multi-page TIFF, else the path itself, or one FilePage holding the bytes
+    (also when the file cannot be read: loading says why). `name` names bytes in messages."""
+    data = bytes(source) if isinstance(source, (bytes, bytearray)) else None
+    name = name or ("image bytes" if data is not None else str(source))
     try:
-        with open(path, "rb") as f:
-            pdf = is_pdf(f.read(5))
+        if data is None:
+            with open(source, "rb") as f:
+                pdf = is_pdf(f.read(5))
+        else:
+            pdf = is_pdf(data)
         if pdf:
             with _PDFIUM:
-                doc = _pdf(_read_file(Path(path), str(path)), str(path))
+                doc = _pdf(data if data is not None else _read_file(Path(source), name), name)
                 pages = len(doc)
                 doc.close()
         else:
-            with warnings.catch_warnings(), Image.open(path) as img:
+            with warnings.catch_warnings(), Image.open(io.BytesIO(data) if data is not None else source) as img:
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # loading refuses those
                 pages = page_count(img)
     except Exception:
         pdf, pages = False, 1
-    return [FilePage(str(path), k) for k in range(1, pages + 1)] if pdf or pages > 1 else [str(path)]
+    if pdf or pages > 1:
+        return [FilePage(name, k, data) for k in range(1, pages + 1)]
+    return [str(source) if data is None else FilePage(name, None, data)]
 
 
 def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | FilePage,
@@ -220,8 +234,9 @@ def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | Fi
     """Read a path, bytes, Pillow image, array or FilePage into uint8 grayscale (white paper,
     dark ink); a PDF page is drawn at PDF_DPI."""
     if isinstance(source, FilePage):
-        return to_gray(_open(_read_file(Path(source.path), name or source.path), name or source.path,
-                             max_pixels, source.number))
+        name = name or source.path
+        data = source.data if source.data is not None else _read_file(Path(source.path), name)
+        return to_gray(_open(data, name, max_pixels, source.number))
     if isinstance(source, np.ndarray):
         return array_to_gray(source, name or "array", max_pixels)
     if isinstance(source, Image.Image):

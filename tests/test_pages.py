@@ -4,7 +4,10 @@ and bad input (tiny, huge, blank, black, not an image)."""
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -239,7 +242,8 @@ def test_every_page_of_a_multi_page_tiff_is_read(scans_root, tmp_path, capsys):
 
 @needs_model
 def test_every_page_of_a_pdf_is_read_like_the_scans_in_it(scans_root, tmp_path, capsys):
-    """Scanners often save PDFs: each page is drawn (at 200 dpi) and read."""
+    """Scanners often save PDFs: each page is drawn (at 200 dpi) and read, from a file, from bytes
+    in Python, or piped into `htr read -`."""
     from PIL import Image
 
     from htr.imageio import load_image
@@ -260,3 +264,20 @@ def test_every_page_of_a_pdf_is_read_like_the_scans_in_it(scans_root, tmp_path, 
     broken.write_bytes(doc.read_bytes()[:200])
     with pytest.raises(ImageError, match="broken.pdf: not a readable PDF"):
         htr.read(broken)
+
+    assert [page.text for page in htr.read_many(htr.pages_of(doc.read_bytes()))] == alone
+    piped = subprocess.run([sys.executable, "-m", "htr", "read", "-", "--format", "json"], input=doc.read_bytes(),
+                           capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert [(r["image"], r["page"], r["text"]) for r in json.loads(piped.stdout)] == \
+        [("<stdin>", 1, alone[0]), ("<stdin>", 2, alone[1])]
+    piped = subprocess.run([sys.executable, "-m", "htr", "read", "-"], input=broken.read_bytes(),
+                           capture_output=True, timeout=120)
+    assert piped.returncode == 2 and "<stdin>: not a readable PDF" in piped.stderr.decode()
+    terminal, other_end = os.openpty()   # `htr read -` typed with nothing piped in: no waiting for a keyboard
+    typed = subprocess.run([sys.executable, "-m", "htr", "read", "-"], stdin=other_end, capture_output=True, timeout=60)
+    os.close(terminal), os.close(other_end)
+    assert typed.returncode == 2 and "nothing is piped in" in typed.stderr.decode()
+    capsys.readouterr()
+    assert main(["read", "-", "-"]) == 2
+    assert "- (standard input) can be read only once" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from pathlib import Path
 from htr.cli.decoders import add_decoder_arguments, add_reading_arguments, decoder_options
 
 # What a folder given to `htr read` stands for: the files in it with these suffixes.
+STDIN = "<stdin>"  # how an image piped in is named in messages and output ("image" in JSON)
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".pbm", ".pdf", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
 
 
@@ -17,7 +18,7 @@ def register(sub) -> None:
     p = sub.add_parser("read", help="read handwriting from images")
     p.add_argument("images", nargs="+", help="image files (any format Pillow reads; every page of "
                    "a PDF or a multi-page TIFF), or folders: each stands for the image files directly "
-                   "in it, in name order")
+                   "in it, in name order; - reads one file from standard input")
     p.add_argument("--model", help="model directory (default: the bundled model)")
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
@@ -38,7 +39,8 @@ def run(args) -> int:
     from htr.imageio import FilePage, ImageError, load_image, pages_of
     status = 0
     results = []
-    sources = [page for path in expand_folders(args.images) for page in pages_of(path)]
+    sources = [page for path in expand_folders(args.images)
+               for page in (pages_of(_stdin(), STDIN) if path == "-" else pages_of(path))]
     many = len(sources) > 1
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
@@ -46,7 +48,7 @@ def run(args) -> int:
                       reread=not args.single_read, **decoder_options(args))
     for source, page in zip(sources, pages):
         path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
-        stem = Path(path).stem + (f"-p{number}" if number else "")
+        stem = ("stdin" if path == STDIN else Path(path).stem) + (f"-p{number}" if number else "")
         if isinstance(page, ImageError):
             print(f"htr: error: {page}", file=sys.stderr)
             status = 2
@@ -70,11 +72,24 @@ def run(args) -> int:
     return status
 
 
+def _stdin() -> bytes:
+    """The file piped in (`scanimage | htr read -`), up to the size `load_image` takes."""
+    from htr.imageio import MAX_BYTES
+    if sys.stdin is None or sys.stdin.isatty():
+        raise ValueError("- reads an image from standard input, but nothing is piped in")
+    data = sys.stdin.buffer.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{STDIN}: more than the limit of {MAX_BYTES} bytes")
+    return data
+
+
 def expand_folders(paths: list[str]) -> list[str]:
     """Each folder replaced by the image files directly in it (by suffix), in name order."""
+    if paths.count("-") > 1:
+        raise ValueError("- (standard input) can be read only once")
     out = []
     for path in paths:
-        if not Path(path).is_dir():
+        if path == "-" or not Path(path).is_dir():
             out.append(path)
             continue
         found = sorted(str(f) for f in Path(path).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
