@@ -11,14 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# Run-time only: reading needs no torch.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+# Run-time only: reading needs no torch. constraints.txt holds the versions the tests passed with.
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
 	touch $@
 
 # Training, export and tests; torch is pinned to the CPU build in pyproject.toml.
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[train,test]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[train,test]'
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
