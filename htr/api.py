@@ -7,6 +7,10 @@ Layouts:
 - "auto" (default): segment, then read the whole image as one line when it holds exactly one line
   of text that fills at least 40 % of its height (a cropped line or word), else as a page
   (no line found: an empty page).
+
+Orientation: 0 (default) reads the image as it stands; 90, 180 or 270 (or "90"...) says how far its
+writing is turned clockwise; "auto" finds it (`htr.orientation`). Boxes are in the input's pixels
+either way.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from htr.imageio import ImageError, load_image
+from htr.orientation import box_back, find_orientation, orientation_of, point_back, upright
 from htr.page import Line, Page, Word
 from htr.recognizer import Recognizer
 from htr.segment import Layout, LineRegion, segment
@@ -30,10 +35,12 @@ GROUP = 64  # read_many: images whose lines go through the network together
 
 
 def read(image: str | os.PathLike | bytes | np.ndarray, model: str | Path | None = None,
-         decoder: str | None = None, layout: str = "auto", reread: bool = True, **options) -> Page:
+         decoder: str | None = None, layout: str = "auto", reread: bool = True,
+         orientation: int | str = 0, **options) -> Page:
     """Read handwriting from a path, bytes or array; returns the lines with boxes and confidences.
-    `reread=False` reads each line once: faster, less accurate on narrow handwriting."""
-    page = next(read_many([image], model, decoder, layout, reread, **options))
+    `reread=False` reads each line once: faster, less accurate on narrow handwriting.
+    `orientation="auto"` finds which way up the writing is (a page scanned upside down)."""
+    page = next(read_many([image], model, decoder, layout, reread, orientation, **options))
     if isinstance(page, ImageError):
         raise page
     return page
@@ -41,7 +48,7 @@ def read(image: str | os.PathLike | bytes | np.ndarray, model: str | Path | None
 
 def read_many(images: Iterable[str | os.PathLike | bytes | np.ndarray], model: str | Path | None = None,
               decoder: str | None = None, layout: str = "auto", reread: bool = True,
-              **options) -> Iterator[Page | ImageError]:
+              orientation: int | str = 0, **options) -> Iterator[Page | ImageError]:
     """`read` for many images, in order: the lines of up to GROUP images go through the network
     together, so a folder of line or word crops reads about as fast as the lines of one page
     (one image at a time, each crop would be a batch of one). An image that cannot be loaded
@@ -53,7 +60,7 @@ def read_many(images: Iterable[str | os.PathLike | bytes | np.ndarray], model: s
         plans: list[tuple[list[np.ndarray], Callable[[list[Line]], Page]] | ImageError] = []
         for image in group:
             try:
-                plans.append(_plan(load_image(image), layout))
+                plans.append(_plan(load_image(image), layout, orientation, recognizer))
             except ImageError as e:
                 plans.append(e)
         crops = [crop for plan in plans if not isinstance(plan, ImageError) for crop in plan[0]]
@@ -75,15 +82,36 @@ def read_image(img: np.ndarray, recognizer: Recognizer, decoder: str = DEFAULT_D
     return to_page(recognizer.read_lines(crops, decoder, **options))
 
 
-def _plan(img: np.ndarray, layout: str) -> tuple[list[np.ndarray], Callable[[list[Line]], Page]]:
+def _plan(img: np.ndarray, layout: str, orientation: int | str = 0, recognizer: Recognizer | None = None
+          ) -> tuple[list[np.ndarray], Callable[[list[Line]], Page]]:
     """The line images to recognize in an image, and how their readings make its page."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    orientation = orientation_of(orientation)
     h, w = img.shape
-    found = segment(img) if layout != "line" else None
+    found = None
+    if orientation == "auto":
+        orientation, found = find_orientation(img, recognizer, line=layout == "line")
+    if orientation:
+        crops, to_page = _plan(upright(img, orientation), layout)
+        return crops, lambda lines: _turned_back(to_page(lines), orientation, w, h)
+    if layout != "line" and found is None:
+        found = segment(img)
     if found is None or (layout == "auto" and is_line_crop(found)):
         return [img], lambda lines: Page(w, h, [ln for ln in lines if ln.text])
     return [r.image for r in found.lines], lambda lines: _layout_page(found, lines)
+
+
+def _turned_back(page: Page, orientation: int, width: int, height: int) -> Page:
+    """A page read from the image turned upright, with its boxes in the input image's pixels."""
+    def box(b):
+        return box_back(b, orientation, width, height)
+
+    def points(pts):
+        return [point_back(p, orientation, width, height) for p in pts] if pts else pts
+    lines = [Line(ln.text, box(ln.box), ln.confidence, [Word(w.text, box(w.box), w.confidence) for w in ln.words],
+                  polygon=points(ln.polygon), baseline=points(ln.baseline)) for ln in page.lines]
+    return Page(width, height, lines, page.seconds, orientation)
 
 
 def read_layout(found: Layout, recognizer: Recognizer, decoder: str = DEFAULT_DECODER, **options) -> Page:

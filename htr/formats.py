@@ -53,6 +53,17 @@ def _union(boxes: list[Box]) -> Box:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
+# How a page's orientation (its writing turned clockwise by 0, 90, 180 or 270 degrees) is written:
+# PAGE gives the clockwise turn that puts the region right, in -180..180; ALTO's ROTATION and
+# hOCR's textangle give the writing's own turn, counter-clockwise.
+def _clockwise_fix(orientation: int) -> int:
+    return -orientation if orientation < 180 else 360 - orientation
+
+
+def _counter_clockwise(orientation: int) -> int:
+    return (360 - orientation) % 360
+
+
 def _words(line: Line) -> list[Word]:
     """The line's words; a line read without word boxes counts as one word."""
     return line.words or [Word(line.text, line.box, line.confidence)]
@@ -69,7 +80,8 @@ def page_xml(page: Page, image_name: str = "") -> str:
            f'<Page imageFilename={quoteattr(image_name or "image")} '
            f'imageWidth="{page.width}" imageHeight="{page.height}">']
     if page.lines:
-        out.append(f'<TextRegion id="r1"><Coords points="{_points(_corners(_union([ln.box for ln in page.lines])))}"/>')
+        turn = f' orientation="{_clockwise_fix(page.orientation)}"' if page.orientation else ""
+        out.append(f'<TextRegion id="r1"{turn}><Coords points="{_points(_corners(_union([ln.box for ln in page.lines])))}"/>')
         for i, line in enumerate(page.lines, 1):
             out.append(f'<TextLine id="r1l{i}"><Coords points="{_points(line.polygon or _corners(line.box))}"/>')
             if line.baseline:
@@ -161,7 +173,8 @@ def alto(page: Page, image_name: str = "") -> str:
            f'<Layout><Page ID="page1" PHYSICAL_IMG_NR="1" WIDTH="{page.width}" HEIGHT="{page.height}">',
            f'<PrintSpace {_alto_box((0, 0, page.width, page.height))}>']
     if page.lines:
-        out.append(f'<TextBlock ID="block1" {_alto_box(_union([ln.box for ln in page.lines]))}>')
+        turn = f' ROTATION="{_counter_clockwise(page.orientation)}"' if page.orientation else ""
+        out.append(f'<TextBlock ID="block1" {_alto_box(_union([ln.box for ln in page.lines]))}{turn}>')
         for i, line in enumerate(page.lines, 1):
             base = f' BASELINE="{" ".join(f"{x},{y}" for x, y in line.baseline)}"' if line.baseline else ""
             out.append(f'<TextLine ID="line{i}" {_alto_box(line.box)}{base}>')
@@ -199,7 +212,8 @@ def hocr(page: Page, image_name: str = "") -> str:
            f'<div class="ocr_page" id="page_1" title={quoteattr(page_title)}>']
     if page.lines:
         block = _title_box(_union([ln.box for ln in page.lines]))
-        out.append(f'<div class="ocr_carea" id="block_1" title="{block}">'
+        turn = f"; textangle {_counter_clockwise(page.orientation)}" if page.orientation else ""
+        out.append(f'<div class="ocr_carea" id="block_1" title="{block}{turn}">'
                    f'<p class="ocr_par" id="par_1" title="{block}">')
         for i, line in enumerate(page.lines, 1):
             out.append(f'<span class="ocr_line" id="line_{i}" title="{_title_box(line.box)}; '

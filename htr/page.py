@@ -34,6 +34,9 @@ class Page:
     height: int
     lines: list[Line] = field(default_factory=list)
     seconds: float = 0.0
+    # How far the writing is turned clockwise from upright, in degrees (0, 90, 180 or 270): 90
+    # means its lines run down the image. Boxes are in the input's pixels whichever way up.
+    orientation: int = 0
 
     @property
     def text(self) -> str:

@@ -62,12 +62,12 @@ class Recognizer:
     def load(cls, path: str | Path | None = None, reread: bool = True) -> "Recognizer":
         return _cached(str(Path(path or DEFAULT_MODEL).resolve()), reread)
 
-    def logprobs(self, images: list[np.ndarray]) -> list[np.ndarray]:
+    def logprobs(self, images: list[np.ndarray], reread: bool = True) -> list[np.ndarray]:
         """Per image, (T, C) log-probabilities; frame t covers columns [t*f, (t+1)*f) of the prepared
         image, or of its stretched copy when it was read a second time: either way the frames
-        span the line evenly, which is all `_to_line` relies on."""
+        span the line evenly, which is all `_to_line` relies on. `reread=False` reads each once."""
         prepared = [self.pre(im) for im in images]
-        return self.logprobs_prepared(prepared)
+        return self.logprobs_prepared(prepared) if reread else self._run(prepared)
 
     def decode_dataset(self, dataset, decoder: str = "greedy", limit: int = 0, **options) -> Iterator[tuple]:
         """(sample, Decoded) for the first `limit` lines of a dataset (all when 0), read in

@@ -50,11 +50,13 @@ IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 INK_HEIGHT = 64        # pixels of a rendered ink line, as the model saw IAM-OnDB lines in training
 INK_MAX_ASPECT = 40.0  # a drawn line wider than this many heights is rendered flatter, not wider
 
-Reader = Callable[..., Page]  # reader(image: np.ndarray, decoder=..., layout=...) -> Page, like htr.read
+# reader(image: np.ndarray, decoder=..., layout=..., orientation=...) -> Page, like htr.read
+Reader = Callable[..., Page]
 # The options of a request (multipart fields, JSON keys or query parameters), as OpenAPI schemas.
 OPTIONS = {"decoder": {"type": "string", "enum": list(DECODERS), "default": DEFAULT_DECODER},
            "layout": {"type": "string", "enum": list(LAYOUTS), "default": "auto"},
-           "format": {"type": "string", "enum": list(formats.FORMATS), "default": "json"}}
+           "format": {"type": "string", "enum": list(formats.FORMATS), "default": "json"},
+           "orientation": {"type": "string", "enum": ["0", "90", "180", "270", "auto"], "default": "0"}}
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ class ReadRequest(BaseModel):
     decoder: str | None = Field(None, description=f"one of: {', '.join(DECODERS)}")
     layout: str | None = Field(None, description=f"an image's layout, one of: {', '.join(LAYOUTS)} (default auto)")
     format: str | None = Field(None, description=f"one of: {', '.join(formats.FORMATS)} (default json)")
+    orientation: str | int | None = Field(None, description="how far an image's writing is turned clockwise: "
+                                          "0 (default), 90, 180, 270, or auto to find it")
 
 
 @dataclass
@@ -157,6 +161,7 @@ class Job:
     decoder: str
     layout: str
     format: str
+    orientation: str = "0"
     name: str = "upload"
 
 
@@ -204,11 +209,11 @@ async def parse_request(request: Request, limits: Limits) -> Job:
         image = body
     if image is not None and len(image) > limits.max_upload_bytes:
         raise RequestError(413, f"image is {len(image)} bytes, more than the limit of {limits.max_upload_bytes}")
-    values = {k: options.get(k) or schema["default"] for k, schema in OPTIONS.items()}
+    values = {k: str(options.get(k) or schema["default"]) for k, schema in OPTIONS.items()}
     for k, schema in OPTIONS.items():
         if values[k] not in schema["enum"]:
             raise RequestError(422, f"unknown {k} {values[k]!r}; choose from {', '.join(schema['enum'])}")
-    return Job(image, ink, values["decoder"], values["layout"], values["format"], name)
+    return Job(image, ink, values["decoder"], values["layout"], values["format"], values["orientation"], name)
 
 
 def _parse_json(body: bytes, limits: Limits) -> ReadRequest:
@@ -336,7 +341,7 @@ def read_job(job: Job, reader: Reader, limits: Limits) -> Page:
     if job.ink is not None:
         return read_ink(job.ink, reader, job.decoder)
     image = load_image(job.image, name=job.name, max_pixels=limits.max_pixels)
-    return reader(image, decoder=job.decoder, layout=job.layout)
+    return reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
 
 
 def respond(page: Page, job: Job, timing: dict[str, float]) -> Response:

@@ -224,3 +224,16 @@ def test_a_pdf_or_tiff_upload_shows_the_page_the_service_read(page, lines, tmp_p
     assert page.get_attribute("#boxes", "viewBox") == f"0 0 {shown[0]} {shown[1]}"
     assert page.get_attribute("#preview", "src").startswith("blob:")
     assert page.is_hidden("#status")
+
+
+def test_an_upside_down_upload_is_read_upright(page, lines, tmp_path):
+    sample = lines[LINES[0]]
+    image = ink.render(lines.strokes(LINES[0]), ink.InkStyle(height=96, pen_width=3.5))
+    path = tmp_path / "upside-down.png"
+    Image.fromarray(np.ascontiguousarray(image[::-1, ::-1])).save(path)
+
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#result:not([hidden]) #text .word", timeout=TIMEOUT_MS)
+    assert cer([sample.text], [result_words(page)[0]]) < MAX_CER
+    assert "turned 180°" in page.inner_text("#meta")
+    assert page.get_attribute("#boxes", "viewBox") == f"0 0 {image.shape[1]} {image.shape[0]}"

@@ -2,6 +2,7 @@
 well-formed XHTML with the standard classes, PAGE XML reads back, overlays draw."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -53,6 +54,22 @@ def test_xml_formats_validate(real_page, schemas, fmt):
     schemas[fmt].validate(doc)  # raises with the reason if invalid
     empty = formats.write(Page(100, 50, []), fmt, "blank.png")
     schemas[fmt].validate(empty)
+
+
+@pytest.mark.parametrize("orientation, page_fix, counter_clockwise", [(90, -90, 270), (180, 180, 180), (270, 90, 90)])
+def test_a_turned_page_says_so_in_each_format(real_page, schemas, orientation, page_fix, counter_clockwise):
+    """Writing turned 90 degrees clockwise: PAGE's region must be turned 90 anti-clockwise to be
+    right (-90), and ALTO and hOCR give the writing's turn counter-clockwise (270)."""
+    page = dataclasses.replace(real_page[1], orientation=orientation)
+    doc = formats.write(page, "page-xml", "page.png")
+    schemas["page-xml"].validate(doc)
+    assert float(ET.fromstring(doc).find(f".//{{{formats.PAGE_NS}}}TextRegion").get("orientation")) == page_fix
+    doc = formats.write(page, "alto", "page.png")
+    schemas["alto"].validate(doc)
+    assert float(ET.fromstring(doc).find(f".//{{{formats.ALTO_NS}}}TextBlock").get("ROTATION")) == counter_clockwise
+    assert f"textangle {counter_clockwise}" in formats.write(page, "hocr", "page.png")
+    assert json.loads(formats.write(page, "json", "page.png"))["orientation"] == orientation
+    assert "orientation" not in formats.write(real_page[1], "page-xml", "page.png")
 
 
 def test_xml_validation_catches_a_broken_document(real_page, schemas):

@@ -281,3 +281,34 @@ def test_every_page_of_a_pdf_is_read_like_the_scans_in_it(scans_root, tmp_path, 
     capsys.readouterr()
     assert main(["read", "-", "-"]) == 2
     assert "- (standard input) can be read only once" in capsys.readouterr().err
+
+
+@needs_model
+def test_pages_turned_any_way_are_found_upright_and_boxed_in_their_own_pixels(pages, scans_root, tmp_path, capsys):
+    """A page scanned upside down or lying on its side reads, with orientation="auto", as it reads
+    upright, and its boxes land on its own pixels; an upright scan stays as it is."""
+    from htr.imageio import load_image
+    from htr.orientation import box_back, point_back, upright
+    for path in [*sorted((pages / "clean" / "pages").glob("*.png")), *sorted((pages / "degraded" / "pages").glob("*.jpg"))]:
+        img = load_image(path)
+        read = htr.read(img, decoder="greedy")
+        assert len(read.lines) >= 5 and htr.read(img, decoder="greedy", orientation="auto").orientation == 0
+        for turn in (90, 180, 270):
+            turned = upright(img, 360 - turn)   # the writing turned `turn` degrees clockwise
+            got = htr.read(turned, decoder="greedy", orientation="auto")
+            assert (got.orientation, got.text, got.width, got.height) == \
+                (turn, read.text, turned.shape[1], turned.shape[0]), (path.name, turn)
+            assert [ln.box for ln in got.lines] == [box_back(ln.box, turn, *turned.shape[::-1]) for ln in read.lines]
+            assert [ln.baseline for ln in got.lines] == \
+                [[point_back(p, turn, *turned.shape[::-1]) for p in ln.baseline] for ln in read.lines]
+            assert htr.read(turned, decoder="greedy", orientation=turn).text == read.text   # told, not found
+    name = (scans_root / "labels.tsv").read_text().splitlines()[0].split("\t")[0]   # KEVIN: a clear scan
+    scan = load_image(scans_root / name)
+    assert htr.read(scan, decoder="greedy", orientation="auto").orientation == 0
+    turned = tmp_path / "upside-down.png"
+    cv2.imwrite(str(turned), upright(scan, 180))
+    assert main(["read", str(turned), "--decoder", "greedy", "--orientation", "auto", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["orientation"] == 180 and got["text"] == htr.read(scan, decoder="greedy").text
+    with pytest.raises(ValueError, match="unknown orientation 45"):
+        htr.read(scan, orientation=45)

@@ -276,6 +276,21 @@ def test_pdf_of_one_page_is_read_like_its_image_and_of_two_is_422(client, lines)
     assert r.status_code == 422 and "cut.pdf: not a readable PDF" in r.json()["detail"]
 
 
+def test_orientation_is_an_option(client, lines):
+    """A line scanned upside down: `orientation=auto` finds it, `180` says it, boxes stay on the upload."""
+    gray = lines[LINE].image
+    upright = client.post("/v1/read", files={"image": ("line.png", png(gray), "image/png")}).json()
+    turned = png(np.ascontiguousarray(gray[::-1, ::-1]))
+    for value in ("auto", "180"):
+        r = client.post("/v1/read", files={"image": ("line.png", turned, "image/png")}, data={"orientation": value})
+        assert r.status_code == 200, r.text
+        assert (r.json()["orientation"], r.json()["text"]) == (180, upright["text"])
+        assert (r.json()["width"], r.json()["height"]) == (gray.shape[1], gray.shape[0])
+    assert upright["orientation"] == 0
+    r = client.post("/v1/read", files={"image": ("line.png", turned, "image/png")}, data={"orientation": "45"})
+    assert r.status_code == 422 and "unknown orientation '45'" in r.json()["detail"]
+
+
 def test_image_endpoint_gives_back_the_page_as_it_is_read(client, lines):
     """The web page shows this when the browser cannot show the upload: its pixels must be those of
     /v1/read's boxes (a PDF drawn at 200 dpi, a photo turned upright as its EXIF says)."""

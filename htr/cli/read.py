@@ -27,6 +27,10 @@ def register(sub) -> None:
     p.add_argument("--layout", default="auto", choices=["auto", "page", "line"],
                    help="page: find lines and words; line: the image is one line or word; "
                         "auto: a line if the image holds one line filling its height, else a page")
+    p.add_argument("--orientation", default="0", choices=["0", "90", "180", "270", "auto"],
+                   help="how far the writing is turned clockwise (90: lines run down the image), or auto "
+                        "to find it for each image (a page scanned upside down); boxes stay in the "
+                        "image's own pixels")
     p.add_argument("--overlay", metavar="PNG", help="draw the boxes and text over the image into this file "
                    "(with several images, IMAGE_STEM is added to the name)")
     p.add_argument("--output-dir", metavar="DIR", help="write one file per image there instead of printing")
@@ -45,7 +49,7 @@ def run(args) -> int:
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
-                      reread=not args.single_read, **decoder_options(args))
+                      reread=not args.single_read, orientation=args.orientation, **decoder_options(args))
     for source, page in zip(sources, pages):
         path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
         stem = ("stdin" if path == STDIN else Path(path).stem) + (f"-p{number}" if number else "")

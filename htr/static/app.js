@@ -22,6 +22,7 @@ async function request(input, format = "json", path = "/v1/read") {
     form.append("image", input.file, input.file.name || "image");
     if (decoder) form.append("decoder", decoder);
     form.append("format", format);
+    form.append("orientation", "auto");  // a photo or scan on its side or upside down reads too
     init = { method: "POST", body: form };
   } else {
     init = {
@@ -108,6 +109,7 @@ function show(page, input) {
   }
   const parts = [plural(page.lines.length, "line"), plural(words, "word")];
   if (unsure) parts.push(`${unsure} unsure`);
+  if (page.orientation) parts.push(`turned ${page.orientation}°`);
   parts.push(`read in ${Math.round(page.timing.total_ms)} ms`);
   $("#meta").textContent = parts.join(" · ");
 }
