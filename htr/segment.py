@@ -30,7 +30,7 @@ import numpy as np
 
 from htr.page import Box, Point
 
-MAX_SKEW = 5.0          # degrees searched each way when deskewing
+MAX_SKEW = 20.0         # degrees searched each way when deskewing: a phone held askew
 CUT_LINE = 0.6          # an edge line less than this fraction of the tallest line's height is a sliver
 RULE_SHAPE = 4          # ink erased as a rule lies in components this many times longer than wide
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper

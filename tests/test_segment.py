@@ -57,7 +57,7 @@ def test_degraded_pages(forms):
             _check(image, truth, min_matched=0.8)
 
 
-@pytest.mark.parametrize("angle", [-4.0, -1.5, 2.5])
+@pytest.mark.parametrize("angle", [-15.0, -4.0, -1.5, 2.5, 12.0])  # a phone held askew: up to 20 degrees
 def test_skew_is_measured(forms, angle):
     lines, texts = forms[0]
     image, _ = compose(lines, texts, np.random.default_rng(0))
