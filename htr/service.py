@@ -40,7 +40,7 @@ import htr
 from htr import formats, ink
 from htr.api import DEFAULT_DECODER, LAYOUTS
 from htr.decoding import DECODERS
-from htr.imageio import MAX_PIXELS, ImageError, ImageTooLarge, check_header, is_pdf, load_image
+from htr.imageio import MAX_PIXELS, FilePage, ImageError, ImageTooLarge, check_header, is_pdf, load_image, pages_of
 from htr.page import Line, Page, Word
 from htr.recognizer import Recognizer
 
@@ -151,6 +151,7 @@ class ReadRequest(BaseModel):
     format: str | None = Field(None, description=f"one of: {', '.join(formats.FORMATS)} (default json)")
     orientation: str | int | None = Field(None, description="how far an image's writing is turned clockwise: "
                                           "0 (default), 90, 180, 270, or auto to find it")
+    page: int | None = Field(None, ge=1, description="the page to read of a PDF or a multi-page TIFF (from 1)")
 
 
 @dataclass
@@ -163,6 +164,7 @@ class Job:
     format: str
     orientation: str = "0"
     name: str = "upload"
+    page: int | None = None    # of a PDF or multi-page TIFF; None: the upload must be one image
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -194,7 +196,7 @@ async def parse_request(request: Request, limits: Limits) -> Job:
             if upload is None or isinstance(upload, str):
                 raise RequestError(422, "multipart request has no file in the field 'image'")
             image, name = await upload.read(), upload.filename or name
-            options.update({k: v for k, v in form.items() if k in OPTIONS and isinstance(v, str)})
+            options.update({k: v for k, v in form.items() if k in (*OPTIONS, "page") and isinstance(v, str)})
         finally:
             await form.close()  # large parts were spooled to temporary files
     elif kind == "application/json" or kind.endswith("+json"):
@@ -204,7 +206,7 @@ async def parse_request(request: Request, limits: Limits) -> Job:
         image = _base64(req.image) if req.image is not None else None
         if req.strokes is not None:
             ink, name = _ink(req.strokes, limits), "ink"
-        options.update({k: getattr(req, k) for k in OPTIONS if getattr(req, k) is not None})
+        options.update({k: getattr(req, k) for k in (*OPTIONS, "page") if getattr(req, k) is not None})
     else:  # a bare body: whatever its declared type, its content decides below
         image = body
     if image is not None and len(image) > limits.max_upload_bytes:
@@ -213,7 +215,11 @@ async def parse_request(request: Request, limits: Limits) -> Job:
     for k, schema in OPTIONS.items():
         if values[k] not in schema["enum"]:
             raise RequestError(422, f"unknown {k} {values[k]!r}; choose from {', '.join(schema['enum'])}")
-    return Job(image, ink, values["decoder"], values["layout"], values["format"], values["orientation"], name)
+    page = str(options.get("page", "")) or None
+    if page is not None and not (page.isdigit() and int(page) >= 1):
+        raise RequestError(422, f"page {page!r} is not a page number (1, 2, ...)")
+    return Job(image, ink, values["decoder"], values["layout"], values["format"], values["orientation"], name,
+               int(page) if page else None)
 
 
 def _parse_json(body: bytes, limits: Limits) -> ReadRequest:
@@ -336,18 +342,30 @@ def _ink_box(points: np.ndarray, xa: float, xb: float) -> tuple[int, int, int, i
     return math.floor(xa), math.floor(ys.min()), math.ceil(xb), math.ceil(ys.max())
 
 
-def read_job(job: Job, reader: Reader, limits: Limits) -> Page:
-    """The work a pool thread does: decode the image (or draw the ink) and read it."""
+def read_job(job: Job, reader: Reader, limits: Limits) -> tuple[Page, int | None]:
+    """The work a pool thread does: decode the image (or draw the ink) and read it; with the
+    number of pages of the upload (a PDF's or a TIFF's: the web page's pager), None for ink."""
     if job.ink is not None:
-        return read_ink(job.ink, reader, job.decoder)
-    image = load_image(job.image, name=job.name, max_pixels=limits.max_pixels)
-    return reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
+        return read_ink(job.ink, reader, job.decoder), None
+    pages = len(pages_of(job.image))
+    if pages > 1 and job.page is None:
+        raise ImageError(f"{job.name}: a {'PDF' if is_pdf(job.image) else 'TIFF'} of {pages} pages: "
+                         f"one request reads one, chosen with the option page (1 to {pages})")
+    image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels)
+    return reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation), pages
 
 
-def respond(page: Page, job: Job, timing: dict[str, float]) -> Response:
+def _upload(job: Job) -> bytes | FilePage:
+    """The upload, or the page of it the request asks for."""
+    return job.image if job.page is None else FilePage(job.name, job.page, job.image)
+
+
+def respond(page: Page, pages: int | None, job: Job, timing: dict[str, float]) -> Response:
     if job.format != "json":
         return Response(formats.write(page, job.format, job.name), media_type=formats.MEDIA_TYPES[job.format])
     body = page.to_dict()
+    if pages is not None:
+        body["pages"] = pages
     body.update(input="ink" if job.ink is not None else "image", decoder=job.decoder,
                 timing={f"{k}_ms": round(v * 1000, 1) for k, v in timing.items()})
     return JSONResponse(body)
@@ -398,12 +416,12 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
         if job.image is not None:
             check_image(job.image, limits)
         try:
-            page, queued, ran = await pool.run(partial(read_job, job, reader, limits))
+            (page, pages), queued, ran = await pool.run(partial(read_job, job, reader, limits))
         except ValueError as e:  # the image does not decode (ImageError), or an option the model refuses
             raise RequestError(422, str(e)) from None
         except ImportError as e:  # a decoder whose optional parts are not installed here
             raise RequestError(501, f"decoder {job.decoder!r} is not available on this server ({e})") from None
-        return respond(page, job, {"queue": queued, "read": ran, "total": time.perf_counter() - t0})
+        return respond(page, pages, job, {"queue": queued, "read": ran, "total": time.perf_counter() - t0})
 
     @app.post("/v1/image", summary="The page of an uploaded image or PDF as it is read, as PNG",
               openapi_extra=_IMAGE_DOC, response_class=Response)
@@ -413,7 +431,7 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
             raise RequestError(422, "/v1/image needs an image, not strokes")
         check_image(job.image, limits)
         try:  # on a worker: drawing a PDF page costs as much as reading a line or two
-            gray, _, _ = await pool.run(partial(load_image, job.image, job.name, limits.max_pixels))
+            gray, _, _ = await pool.run(partial(load_image, _upload(job), job.name, limits.max_pixels))
         except ValueError as e:
             raise RequestError(422, str(e)) from None
         return Response(cv2.imencode(".png", gray)[1].tobytes(), media_type="image/png")

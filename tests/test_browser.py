@@ -237,3 +237,23 @@ def test_an_upside_down_upload_is_read_upright(page, lines, tmp_path):
     assert cer([sample.text], [result_words(page)[0]]) < MAX_CER
     assert "turned 180°" in page.inner_text("#meta")
     assert page.get_attribute("#boxes", "viewBox") == f"0 0 {image.shape[1]} {image.shape[0]}"
+
+
+def test_a_pdf_of_two_pages_is_read_page_by_page(page, lines, tmp_path):
+    first, second = (ink.render(lines.strokes(k), ink.InkStyle(height=96, pen_width=3.5)) for k in LINES)
+    path = tmp_path / "doc.pdf"
+    Image.fromarray(first).save(path, resolution=200, save_all=True, append_images=[Image.fromarray(second)])
+
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#result:not([hidden]) #text .word", timeout=TIMEOUT_MS)
+    assert page.inner_text("#page-of") == "page 1 of 2" and page.is_disabled("#prev")
+    assert cer([lines[LINES[0]].text], [result_words(page)[0]]) < MAX_CER
+    page.click("#next")
+    page.wait_for_selector("#page-of:text('page 2 of 2')", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#result:not([hidden]) #text .word", timeout=TIMEOUT_MS)
+    assert cer([lines[LINES[1]].text], [result_words(page)[0]]) < MAX_CER and page.is_disabled("#next")
+    width, height = map(int, page.get_attribute("#boxes", "viewBox").split()[2:])
+    assert abs(width - second.shape[1]) <= 1 and abs(height - second.shape[0]) <= 1   # drawn at 200 dpi
+    with page.expect_download() as txt:
+        page.click("[data-download=txt]")
+    assert txt.value.suggested_filename == "doc-p2.txt"

@@ -271,7 +271,17 @@ def test_pdf_of_one_page_is_read_like_its_image_and_of_two_is_422(client, lines)
     assert r.status_code == 200, r.text
     assert r.json()["text"] == as_image["text"] != ""
     r = client.post("/v1/read", files={"image": ("doc.pdf", two.getvalue(), "application/pdf")})
-    assert r.status_code == 422 and "doc.pdf: a PDF of 2 pages" in r.json()["detail"]
+    assert r.status_code == 422 and "doc.pdf: a PDF of 2 pages" in r.json()["detail"] and "page" in r.json()["detail"]
+    # one page of several, chosen with `page`; the answer says how many there are
+    second_alone = client.post("/v1/read", files={"image": ("b.png", png(second), "image/png")}).json()
+    r = client.post("/v1/read", files={"image": ("doc.pdf", two.getvalue(), "application/pdf")}, data={"page": "2"})
+    assert r.status_code == 200 and (r.json()["text"], r.json()["pages"]) == (second_alone["text"], 2)
+    assert as_image["pages"] == 1
+    r = client.post("/v1/image?page=2", content=two.getvalue())
+    assert np.asarray(Image.open(io.BytesIO(r.content))).shape[1] == pytest.approx(second.size[0], abs=1)
+    for bad, why in [("3", "has no page 3 (it has 2)"), ("0", "not a page number"), ("x", "not a page number")]:
+        r = client.post("/v1/read", files={"image": ("doc.pdf", two.getvalue(), "application/pdf")}, data={"page": bad})
+        assert r.status_code == 422 and why in r.json()["detail"], (bad, r.text)
     r = client.post("/v1/read", files={"image": ("cut.pdf", one.getvalue()[:300], "application/pdf")})
     assert r.status_code == 422 and "cut.pdf: not a readable PDF" in r.json()["detail"]
 

@@ -7,7 +7,7 @@ const UNSURE = 0.5;     // words read with less confidence than this are marked
 const PAUSE_MS = 700;   // once the pen has rested this long, the drawing is read
 const EXTENSIONS = { "page-xml": ".xml", alto: ".alto.xml", hocr: ".hocr" };  // htr/formats.py SUFFIXES
 
-// What is on screen: the tab, the input that was read ({kind: "image", file, url} or
+// What is on screen: the tab, the input that was read ({kind: "image", file, url, page} or
 // {kind: "ink", strokes, snapshot, view}) and the service's answer. Each tab keeps its last result.
 // `seq` lets a newer request win over an older, slower one.
 const state = { tab: "image", input: null, page: null, seq: 0, last: { image: null, ink: null } };
@@ -23,6 +23,7 @@ async function request(input, format = "json", path = "/v1/read") {
     if (decoder) form.append("decoder", decoder);
     form.append("format", format);
     form.append("orientation", "auto");  // a photo or scan on its side or upside down reads too
+    form.append("page", input.page);     // of a PDF or a multi-page TIFF (1 for any other image)
     init = { method: "POST", body: form };
   } else {
     init = {
@@ -78,6 +79,14 @@ function show(page, input) {
   $("#result").dataset.strokes = input.kind === "ink" ? input.strokes.length : "";
   $("#drop").classList.toggle("compact", input.kind === "image");
   $("#preview").src = input.kind === "image" ? input.url : input.snapshot;
+  // A document of several pages: a pager, and the page the service read (a browser would show
+  // the first page whichever was read, or none).
+  const pages = input.kind === "image" ? page.pages || 1 : 1;
+  $("#pager").hidden = pages < 2;
+  $("#page-of").textContent = `page ${input.page} of ${pages}`;
+  $("#prev").disabled = input.page <= 1;
+  $("#next").disabled = input.page >= pages;
+  if (pages > 1) showAsRead();
   const svg = $("#boxes");
   svg.setAttribute("viewBox", input.kind === "image" ? `0 0 ${page.width} ${page.height}` : input.view.join(" "));
   svg.replaceChildren();
@@ -147,9 +156,9 @@ function hover(event, on) {
 
 // ---- images: pick, photograph, drop, paste ----------------------------------------------------
 
-function readFile(file) {
+function readFile(file, page = 1) {
   if (!file) return;
-  read({ kind: "image", file, url: URL.createObjectURL(file) });
+  read({ kind: "image", file, url: URL.createObjectURL(file), page });
 }
 
 function setupImageInput() {
@@ -300,7 +309,8 @@ async function copyText(button) {
 
 async function download(kind) {
   const { input, page } = state;
-  const stem = input.kind === "image" ? (input.file.name || "image").replace(/\.[^.]*$/, "") : "handwriting";
+  let stem = input.kind === "image" ? (input.file.name || "image").replace(/\.[^.]*$/, "") : "handwriting";
+  if (page.pages > 1) stem += `-p${input.page}`;   // as htr read --output-dir names a document's pages
   try {
     if (kind === "txt") save(new Blob([page.text + "\n"], { type: "text/plain" }), `${stem}.txt`);
     else if (kind === "json") save(new Blob([JSON.stringify(page, null, 1)], { type: "application/json" }), `${stem}.json`);
@@ -333,6 +343,8 @@ function setup() {
   $("#tab-draw").addEventListener("click", () => selectTab("draw"));
   $("#decoder").addEventListener("change", () => { if (state.input) read(state.input); });
   $("#preview").addEventListener("error", showAsRead);
+  $("#prev").addEventListener("click", () => readFile(state.input.file, state.input.page - 1));
+  $("#next").addEventListener("click", () => readFile(state.input.file, state.input.page + 1));
   $("#copy").addEventListener("click", (e) => copyText(e.currentTarget));
   document.querySelectorAll("[data-download]").forEach((b) => b.addEventListener("click", () => download(b.dataset.download)));
   for (const el of [$("#text"), $("#boxes")]) {
