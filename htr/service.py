@@ -405,7 +405,8 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
     @app.get("/health", summary="Liveness, the model's options and the pool's load")
     async def health() -> dict:
         return {"status": "ok", "version": htr.__version__, "decoders": list(DECODERS),
-                "layouts": list(LAYOUTS), "formats": list(formats.FORMATS), "workers": pool.workers, "capacity": pool.capacity,
+                "layouts": list(LAYOUTS), "formats": list(formats.FORMATS),
+                "orientations": OPTIONS["orientation"]["enum"], "workers": pool.workers, "capacity": pool.capacity,
                 "pending": pool.pending, "max_upload_bytes": limits.max_upload_bytes,
                 "max_pixels": limits.max_pixels, "max_points": limits.max_points}
 

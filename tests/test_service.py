@@ -65,7 +65,7 @@ def test_health_lists_the_options(client):
     assert r.status_code == 200
     h = r.json()
     assert h["status"] == "ok" and "greedy" in h["decoders"] and "auto" in h["layouts"]
-    assert {"json", "text"} <= set(h["formats"])
+    assert {"json", "text"} <= set(h["formats"]) and "auto" in h["orientations"]
     assert h["capacity"] >= h["workers"] >= 1 and h["pending"] == 0
 
 
