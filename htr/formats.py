@@ -81,7 +81,8 @@ def page_xml(page: Page, image_name: str = "") -> str:
            f'imageWidth="{page.width}" imageHeight="{page.height}">']
     if page.lines:
         turn = f' orientation="{_clockwise_fix(page.orientation)}"' if page.orientation else ""
-        out.append(f'<TextRegion id="r1"{turn}><Coords points="{_points(_corners(_union([ln.box for ln in page.lines])))}"/>')
+        region = _points(_corners(_union([ln.box for ln in page.lines])))
+        out.append(f'<TextRegion id="r1"{turn}><Coords points="{region}"/>')
         for i, line in enumerate(page.lines, 1):
             out.append(f'<TextLine id="r1l{i}"><Coords points="{_points(line.polygon or _corners(line.box))}"/>')
             if line.baseline:
