@@ -123,8 +123,9 @@ function show(page, input) {
   $("#meta").textContent = parts.join(" · ");
 }
 
-// A browser shows no PDF or TIFF in an <img>: when the upload does not show, show the page the
-// service read instead (POST /v1/image), whose pixels are those of the boxes.
+// A browser shows no PDF or TIFF in an <img>, and of a document only its first page: when the
+// upload does not show, or has several pages, show the page the service read (POST /v1/image),
+// whose pixels are those of the boxes.
 async function showAsRead() {
   const input = state.input;
   if (input?.kind !== "image" || input.asRead) return;
