@@ -57,6 +57,7 @@ OPTIONS = {"decoder": {"type": "string", "enum": list(DECODERS), "default": DEFA
            "layout": {"type": "string", "enum": list(LAYOUTS), "default": "auto"},
            "format": {"type": "string", "enum": list(formats.FORMATS), "default": "json"},
            "orientation": {"type": "string", "enum": ["0", "90", "180", "270", "auto"], "default": "0"}}
+PAGE = {"type": "integer", "minimum": 1, "description": "the page of a PDF or multi-page TIFF to read (from 1)"}
 
 
 @dataclass(frozen=True)
@@ -449,12 +450,13 @@ _REFUSALS = {
 }
 _BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-        "image": {"type": "string", "format": "binary"}, **OPTIONS}}},
+        "image": {"type": "string", "format": "binary"}, **OPTIONS, "page": PAGE}}},
     "application/json": {"schema": ReadRequest.model_json_schema()},
     "image/*": {"schema": {"type": "string", "format": "binary"}},
 }}
 _READ_DOC = {
-    "parameters": [{"name": k, "in": "query", "required": False, "schema": v} for k, v in OPTIONS.items()],
+    "parameters": [{"name": k, "in": "query", "required": False, "schema": v}
+                   for k, v in {**OPTIONS, "page": PAGE}.items()],
     "requestBody": _BODY,
     "responses": {**_REFUSALS,
                   "200": {"description": "the page: lines and words with boxes (x0, y0, x1, y1) and "
@@ -462,7 +464,8 @@ _READ_DOC = {
                                          "for with `format`"},
                   "501": {"description": "the decoder asked for is not installed on this server"}},
 }
-_IMAGE_DOC = {  # the same bodies as /v1/read; the options other than the image are ignored
+_IMAGE_DOC = {  # the same bodies as /v1/read; of the options, only page counts
+    "parameters": [{"name": "page", "in": "query", "required": False, "schema": PAGE}],
     "requestBody": _BODY,
     "responses": {**_REFUSALS,
                   "200": {"description": "the page as the reader sees it: grayscale, turned upright as "
