@@ -113,8 +113,9 @@ def _pick_page(name: str, kind: str, pages: int, page: int | None) -> int:
     if pages < 1:
         raise ImageError(f"{name}: a {kind} with no pages")
     if page is None and pages > 1:
-        raise ImageError(f"{name}: a {kind} of {pages} pages where one image was expected (`htr read` "
-                         "reads every page; from Python: htr.read_many(htr.pages_of(path)))")
+        raise ImageError(f"{name}: a {kind} of {pages} pages where one image was expected: read it a "
+                         "page at a time (`htr read` reads every page; from Python: "
+                         "htr.read_many(htr.pages_of(path)); the web service: its option page)")
     if page is not None and not 1 <= page <= pages:
         raise ImageError(f"{name}: has no page {page} (it has {pages})")
     return page or 1

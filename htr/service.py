@@ -348,12 +348,9 @@ def read_job(job: Job, reader: Reader, limits: Limits) -> tuple[Page, int | None
     number of pages of the upload (a PDF's or a TIFF's: the web page's pager), None for ink."""
     if job.ink is not None:
         return read_ink(job.ink, reader, job.decoder), None
-    pages = len(pages_of(job.image))
-    if pages > 1 and job.page is None:
-        raise ImageError(f"{job.name}: a {'PDF' if is_pdf(job.image) else 'TIFF'} of {pages} pages: "
-                         f"one request reads one, chosen with the option page (1 to {pages})")
     image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels)
-    return reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation), pages
+    page = reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
+    return page, len(pages_of(job.image))
 
 
 def _upload(job: Job) -> bytes | FilePage:
