@@ -1,10 +1,13 @@
 """A model directory's `config.json` (docs/model.md, its first table), read with errors
 that name the file: a hand-edited or half-copied config should not end in a bare JSON or
-KeyError traceback."""
+KeyError traceback. And how htr writes its files (models, checkpoints, `htr read`'s outputs):
+whole or not at all."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Callable
 
 # What reading and rebuilding a model cannot do without.
 REQUIRED = ("charset", "preprocess", "width_factor", "arch")
@@ -22,3 +25,11 @@ def read_config(model_dir: str | Path) -> dict:
     if missing:
         raise ValueError(f"{path}: not a model config (no {', '.join(repr(k) for k in missing)})")
     return config
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp)`, then `tmp` renamed to `path`: a run killed half-way leaves the old file or
+    none, never a truncated one that a resumed run or a reader would trust."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)

@@ -35,7 +35,7 @@ from htr.datasets import Dataset, open_dataset, parse_spec
 from htr.decoding import greedy
 from htr.metrics import cer, wer
 from htr.model import CRNN, PRESETS, from_bidirectional, width_factor
-from htr.modeldir import read_config
+from htr.modeldir import atomic_write, read_config
 from htr.ngrams import WEIGHT as NGRAM_WEIGHT, with_heads
 from htr.preprocess import Preprocess, batch
 
@@ -68,12 +68,6 @@ class TrainConfig:
 # ---------------------------------------------------------------------------------------
 # Model directories
 # ---------------------------------------------------------------------------------------
-def atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def model_config(preset: str, charset: Charset, changes: dict | None = None) -> dict:
     """The config of a new model: a preset, with some of its numbers changed (`changes`, e.g.
     {"dropout": 0.1, "rnn_hidden": 256}) to try a variant without writing a preset."""

@@ -3,11 +3,14 @@
 and bad input (tiny, huge, blank, black, not an image)."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
 import struct
 import subprocess
 import sys
+import termios
 import zlib
 from pathlib import Path
 
@@ -162,6 +165,54 @@ def test_cli_formats_and_overlay(mini_iam_ondb, tmp_path, capsys):
     assert (tmp_path / "out" / "page.hocr").read_text().count('class="ocr_line"') == len(truth.lines)
     assert main(["read", str(path), str(path), "--format", "page-xml"]) == 2
     assert "--output-dir" in capsys.readouterr().err
+
+
+@needs_model
+def test_a_batch_read_into_a_folder_goes_on_where_it_stopped(scans_root, tmp_path, capsys):  # noqa: F811
+    """`htr read FOLDER --output-dir OUT` writes each file whole; after a stop, --skip-existing reads only
+    what is missing; two images that would write the same file are refused before anything is read
+    (the second would overwrite the first); on a terminal a bar shows how far the batch is."""
+    import shutil
+    batch, other, out = tmp_path / "batch", tmp_path / "other", tmp_path / "out"
+    batch.mkdir(), other.mkdir()
+    for k, row in enumerate((scans_root / "labels.tsv").read_text().splitlines()[:3]):
+        shutil.copy(scans_root / row.split("\t")[0], batch / f"scan{k}.jpg")
+    assert main(["read", str(batch), "--output-dir", str(out)]) == 0
+    texts = {p.name: p.read_text() for p in out.iterdir()}
+    assert sorted(texts) == ["scan0.txt", "scan1.txt", "scan2.txt"] and all(t.strip() for t in texts.values())
+
+    (out / "scan0.txt").write_text("kept\n")   # a stopped batch: scan2 not written yet
+    (out / "scan2.txt").unlink()
+    capsys.readouterr()
+    assert main(["read", str(batch), "--output-dir", str(out), "--skip-existing"]) == 0
+    assert "2 of 3 images already read" in capsys.readouterr().err
+    assert (out / "scan0.txt").read_text() == "kept\n" and (out / "scan2.txt").read_text() == texts["scan2.txt"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(texts)   # no half-written .tmp left
+
+    shutil.copy(batch / "scan0.jpg", other / "scan0.png")
+    assert main(["read", str(batch), str(other), "--output-dir", str(tmp_path / "clash")]) == 2
+    assert "scan0.jpg and" in capsys.readouterr().err and not (tmp_path / "clash").exists()
+    assert main(["read", str(batch), "--skip-existing"]) == 2
+    assert "add --output-dir" in capsys.readouterr().err
+
+    terminal, other_end = os.openpty()
+    fcntl.ioctl(other_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))   # 80 columns for the bar
+    run = subprocess.run([sys.executable, "-m", "htr", "read", str(batch), "--format", "json"],
+                         stdout=subprocess.PIPE, stderr=other_end, timeout=120)
+    os.close(other_end)
+    bar = b""
+    while select.select([terminal], [], [], 0)[0] and (chunk := _read_or_nothing(terminal)):
+        bar += chunk
+    os.close(terminal)
+    assert run.returncode == 0 and len(json.loads(run.stdout)) == 3
+    assert b"3/3" in bar
+
+
+def _read_or_nothing(fd: int) -> bytes:
+    try:
+        return os.read(fd, 1 << 16)
+    except OSError:   # EIO: the other end is closed and all was read
+        return b""
 
 
 def _png_header(width: int, height: int) -> bytes:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from htr.cli.decoders import add_decoder_arguments, decoder_options
 from htr.cli.eval import add_model_and_dataset_arguments
+from htr.modeldir import atomic_write
 
 
 def register(sub) -> None:
@@ -51,7 +51,5 @@ def run(args) -> int:
         config_path = model_dir / "config.json"
         config = json.loads(config_path.read_text())
         config["calibration"] = table
-        tmp = config_path.with_name(config_path.name + ".tmp")
-        tmp.write_text(json.dumps(config, indent=1))   # as htr train writes it
-        os.replace(tmp, config_path)
+        atomic_write(config_path, lambda tmp: tmp.write_text(json.dumps(config, indent=1)))  # as htr train does
     return 0

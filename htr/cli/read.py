@@ -34,13 +34,18 @@ def register(sub) -> None:
     p.add_argument("--overlay", metavar="PNG", help="draw the boxes and text over the image into this file "
                    "(with several images, IMAGE_STEM is added to the name)")
     p.add_argument("--output-dir", metavar="DIR", help="write one file per image there instead of printing")
+    p.add_argument("--skip-existing", action="store_true", help="with --output-dir: do not read again the "
+                   "images whose file is already there (to go on with a batch that was stopped)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from tqdm import tqdm
+
     from htr.api import read_many
     from htr.formats import SUFFIXES, write
     from htr.imageio import FilePage, ImageError, load_image, pages_of
+    from htr.modeldir import atomic_write
     status = 0
     results = []
     sources = [page for path in expand_folders(args.images)
@@ -48,21 +53,35 @@ def run(args) -> int:
     many = len(sources) > 1
     if many and args.format not in ("text", "json") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
+    if args.skip_existing and not args.output_dir:
+        raise ValueError("--skip-existing skips the images whose file is in --output-dir: add --output-dir DIR")
+    stems = [_stem(source) for source in sources]
+    if many and (args.output_dir or args.overlay):
+        _refuse_clashes(sources, stems)
+    outs = [Path(args.output_dir) / (stem + SUFFIXES[args.format]) for stem in stems] if args.output_dir else []
+    if args.skip_existing:
+        todo = [i for i, out in enumerate(outs) if not out.exists()]
+        if len(todo) < len(sources):
+            print(f"htr: {len(sources) - len(todo)} of {len(sources)} images already read into "
+                  f"{args.output_dir}: skipped (--skip-existing)", file=sys.stderr)
+        sources, stems, outs = [sources[i] for i in todo], [stems[i] for i in todo], [outs[i] for i in todo]
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, orientation=args.orientation, **decoder_options(args))
-    for source, page in zip(sources, pages):
+    # A bar on the terminal (stderr) while many images are read, unless their text is printed there.
+    quiet = not many or (args.format == "text" and not args.output_dir and sys.stdout.isatty())
+    for i, (source, page) in enumerate(tqdm(zip(sources, pages), total=len(sources), unit="image",
+                                            file=sys.stderr, disable=True if quiet else None)):
         path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
-        stem = ("stdin" if path == STDIN else Path(path).stem) + (f"-p{number}" if number else "")
         if isinstance(page, ImageError):
-            print(f"htr: error: {page}", file=sys.stderr)
+            tqdm.write(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
         if args.overlay:
-            _overlay(load_image(source), page, _numbered(Path(args.overlay), stem) if many else Path(args.overlay))
+            _overlay(load_image(source), page, _numbered(Path(args.overlay), stems[i]) if many else Path(args.overlay))
         if args.output_dir:
-            out = Path(args.output_dir) / (stem + SUFFIXES[args.format])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(write(page, args.format, Path(path).name), encoding="utf-8")
+            outs[i].parent.mkdir(parents=True, exist_ok=True)
+            text = write(page, args.format, Path(path).name)
+            atomic_write(outs[i], lambda tmp: tmp.write_text(text, encoding="utf-8"))
         elif args.format == "json":
             results.append({"image": path, **({"page": number} if number else {}), **page.to_dict()})
         elif args.format == "text":
@@ -74,6 +93,25 @@ def run(args) -> int:
     if args.format == "json" and not args.output_dir:
         print(json.dumps(results if many else (results[0] if results else {}), indent=1))
     return status
+
+
+def _stem(source) -> str:
+    """The name of an image's files in --output-dir and --overlay: its file name's stem, with -pK
+    for page K of a document."""
+    from htr.imageio import FilePage
+    path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
+    return ("stdin" if path == STDIN else Path(path).stem) + (f"-p{number}" if number else "")
+
+
+def _refuse_clashes(sources: list, stems: list[str]) -> None:
+    """Two images that would write the same file (a.png and a.jpg, x/a.png and y/a.png) are an
+    error before anything is read: the second would overwrite the first's reading."""
+    first: dict[str, object] = {}
+    for source, stem in zip(sources, stems):
+        other = first.setdefault(stem, source)
+        if str(other) != str(source):
+            raise ValueError(f"{other} and {source} would both be written as {stem}.*: read them into "
+                             "different --output-dir folders, or rename one")
 
 
 def _stdin() -> bytes:
