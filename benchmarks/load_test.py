@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 from PIL import Image
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def payloads(data_root: Path, n: int) -> list[dict]:
-    """httpx keyword arguments for n requests: PNG uploads of real lines, one in four as strokes."""
+    """httpx2 keyword arguments for n requests: PNG uploads of real lines, one in four as strokes."""
     lines = IamOnDB(data_root, "testset_t", height=64)
     out = []
     for i in range(n):
@@ -72,9 +72,9 @@ def start_server(port: int, workers: int, queue: int, model: str | None) -> subp
             log.seek(0)
             raise SystemExit(f"server exited with code {server.returncode}:\n{log.read()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return server
-        except httpx.TransportError:
+        except httpx2.TransportError:
             time.sleep(0.2)
     server.kill()
     raise SystemExit("server did not answer /health within 60 s")
@@ -88,7 +88,7 @@ def run(url: str, bodies: list[dict], clients: int, max_requests: int, duration:
     deadline = time.monotonic() + duration
 
     def client() -> None:
-        with httpx.Client(timeout=60) as http:
+        with httpx2.Client(timeout=60) as http:
             while time.monotonic() < deadline:
                 with lock:
                     if issued[0] >= max_requests:
@@ -99,7 +99,7 @@ def run(url: str, bodies: list[dict], clients: int, max_requests: int, duration:
                 try:
                     r = http.post(f"{url}/v1/read", **bodies[k % len(bodies)])
                     status = r.status_code
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     status = 0
                 with lock:
                     results.append((status, time.perf_counter() - t0))
@@ -139,7 +139,7 @@ def main() -> int:
     server = start_server(port, args.workers, args.queue, args.model)
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(timeout=60) as http:  # warm-up: first reads allocate the model's buffers
+        with httpx2.Client(timeout=60) as http:  # warm-up: first reads allocate the model's buffers
             for body in bodies[:8]:
                 http.post(f"{url}/v1/read", **body).raise_for_status()
         rss = {"before": rss_mib(server.pid), "peak": 0.0}

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from xml.sax.saxutils import escape
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -408,8 +408,8 @@ def test_full_queue_answers_503_with_retry_after_and_recovers(lines):
     files = {"image": ("line.png", png(lines[LINE].image), "image/png")}
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as http:
             first = asyncio.create_task(http.post("/v1/read", files=files))
             second = asyncio.create_task(http.post("/v1/read", files=files))
             await asyncio.to_thread(started.wait, 10)
