@@ -1,4 +1,5 @@
-"""Writing a read Page in the formats other tools read: text, JSON, PAGE XML, ALTO and hOCR.
+"""Writing a read Page in the formats other tools read: text, JSON, PAGE XML, ALTO, hOCR, and a
+searchable PDF (the image with the words laid over it invisibly: htr/pdf.py).
 
 PAGE (2019-07-15) and ALTO (v4.2) documents validate against the schemas shipped in
 htr/schemas/ (`schema(name)` loads them offline); hOCR is well-formed XHTML with the standard
@@ -17,11 +18,11 @@ import numpy as np
 
 from htr.page import Box, Line, Page, Point, Word
 
-FORMATS = ("text", "json", "page-xml", "alto", "hocr")
+FORMATS = ("text", "json", "page-xml", "alto", "hocr", "pdf")
 # File name endings (the CLI's --output-dir, the web page's downloads) and media types (the service).
-SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr"}
+SUFFIXES = {"text": ".txt", "json": ".json", "page-xml": ".xml", "alto": ".alto.xml", "hocr": ".hocr", "pdf": ".pdf"}
 MEDIA_TYPES = {"text": "text/plain; charset=utf-8", "json": "application/json", "page-xml": "application/xml",
-               "alto": "application/xml", "hocr": "text/html; charset=utf-8"}
+               "alto": "application/xml", "hocr": "text/html; charset=utf-8", "pdf": "application/pdf"}
 SCHEMAS = Path(__file__).parent / "schemas"
 PAGE_NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
@@ -29,13 +30,27 @@ _XLINK_URL = "http://www.loc.gov/standards/xlink/xlink.xsd"
 
 
 def write(page: Page, fmt: str, image_name: str = "") -> str:
-    """The page as a document of format `fmt` (one of FORMATS)."""
+    """The page as a text document of format `fmt` (one of FORMATS but pdf, which needs the image:
+    `document`)."""
     writers = {"text": lambda p, n: p.text + "\n",
                "json": lambda p, n: json.dumps({"image": n, **p.to_dict()}, indent=1),
                "page-xml": page_xml, "alto": alto, "hocr": hocr}
+    if fmt == "pdf":
+        raise ValueError("a PDF holds the image: formats.document(page, 'pdf', name, image)")
     if fmt not in writers:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     return writers[fmt](page, image_name)
+
+
+def document(page: Page, fmt: str, image_name: str = "", image: np.ndarray | None = None) -> bytes:
+    """The file of format `fmt` for a page: UTF-8 text, or for pdf a searchable PDF of the grayscale
+    image the page was read from."""
+    if fmt != "pdf":
+        return write(page, fmt, image_name).encode("utf-8")
+    if image is None:
+        raise ValueError("a searchable PDF needs the image the page was read from")
+    from htr.pdf import searchable_pdf
+    return searchable_pdf([(image, page)], title=image_name)
 
 
 # -- geometry helpers ---------------------------------------------------------------------------

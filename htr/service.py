@@ -343,14 +343,26 @@ def _ink_box(points: np.ndarray, xa: float, xb: float) -> tuple[int, int, int, i
     return math.floor(xa), math.floor(ys.min()), math.ceil(xb), math.ceil(ys.max())
 
 
-def read_job(job: Job, reader: Reader, limits: Limits) -> tuple[Page, int | None]:
+def read_job(job: Job, reader: Reader, limits: Limits) -> tuple[Page, int | None, bytes | None]:
     """The work a pool thread does: decode the image (or draw the ink) and read it; with the
-    number of pages of the upload (a PDF's or a TIFF's: the web page's pager), None for ink."""
+    number of pages of the upload (a PDF's or a TIFF's: the web page's pager), None for ink; and
+    the document of any format but json (made here too: a PDF's JPEG costs about a line's reading)."""
     if job.ink is not None:
-        return read_ink(job.ink, reader, job.decoder), None
-    image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels)
-    page = reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
-    return page, len(pages_of(job.image))
+        page, pages = read_ink(job.ink, reader, job.decoder), None
+        image = draw_ink([s for group in job.ink for s in group], page) if job.format == "pdf" else None
+    else:
+        image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels)
+        page = reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
+        pages = len(pages_of(job.image))
+    return page, pages, None if job.format == "json" else formats.document(page, job.format, job.name, image)
+
+
+def draw_ink(strokes: list[np.ndarray], page: Page) -> np.ndarray:
+    """The strokes drawn in their own coordinates, the page's pixels: what a PDF of ink shows."""
+    style = ink.InkStyle(height=0, scale=1.0)
+    canvas = ink.new_canvas(page.width, page.height)
+    ink.draw(canvas, strokes, 1.0, (0.0, 0.0), style)
+    return ink.shade(canvas, style)
 
 
 def _upload(job: Job) -> bytes | FilePage:
@@ -358,9 +370,9 @@ def _upload(job: Job) -> bytes | FilePage:
     return job.image if job.page is None else FilePage(job.name, job.page, job.image)
 
 
-def respond(page: Page, pages: int | None, job: Job, timing: dict[str, float]) -> Response:
-    if job.format != "json":
-        return Response(formats.write(page, job.format, job.name), media_type=formats.MEDIA_TYPES[job.format])
+def respond(page: Page, pages: int | None, document: bytes | None, job: Job, timing: dict[str, float]) -> Response:
+    if document is not None:
+        return Response(document, media_type=formats.MEDIA_TYPES[job.format])
     body = page.to_dict()
     if pages is not None:
         body["pages"] = pages
@@ -415,12 +427,12 @@ def create_app(reader: Reader | None = None, *, model: str | Path | None = None,
         if job.image is not None:
             check_image(job.image, limits)
         try:
-            (page, pages), queued, ran = await pool.run(partial(read_job, job, reader, limits))
+            (page, pages, document), queued, ran = await pool.run(partial(read_job, job, reader, limits))
         except ValueError as e:  # the image does not decode (ImageError), or an option the model refuses
             raise RequestError(422, str(e)) from None
         except ImportError as e:  # a decoder whose optional parts are not installed here
             raise RequestError(501, f"decoder {job.decoder!r} is not available on this server ({e})") from None
-        return respond(page, pages, job, {"queue": queued, "read": ran, "total": time.perf_counter() - t0})
+        return respond(page, pages, document, job, {"queue": queued, "read": ran, "total": time.perf_counter() - t0})
 
     @app.post("/v1/image", summary="The page of an uploaded image or PDF as it is read, as PNG",
               openapi_extra=_IMAGE_DOC, response_class=Response)

@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 import uvicorn
 from PIL import Image
@@ -141,6 +142,10 @@ def test_uploading_a_line_image_shows_its_text_and_boxes(page, lines, tmp_path, 
         page.click("[data-download=hocr]")
     assert hocr.value.suggested_filename == "line" + SUFFIXES["hocr"]  # the name `htr read` writes
     assert 'class="ocr_line"' in Path(hocr.value.path()).read_text()
+    with page.expect_download() as pdf:
+        page.click("[data-download=pdf]")
+    assert pdf.value.suggested_filename == "line.pdf"
+    assert pdfium.PdfDocument(pdf.value.path())[0].get_textpage().get_text_range().split() == text.split()
 
 
 def test_pasting_or_dropping_an_image_reads_it(page, lines):

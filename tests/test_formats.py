@@ -139,3 +139,51 @@ def test_overlay_draws_boxes(real_page):
     assert (np.ptp(edge, axis=1) > 30).mean() > 0.9
     blank = formats.overlay(image, Page(image.shape[1], image.shape[0], []))
     assert np.array_equal(blank[:, :, 0], image)
+
+
+def test_a_searchable_pdf_shows_the_image_and_finds_each_word_in_its_box(real_page):
+    """The PDF shows the page as it is (the words laid over it are invisible), its text copies out
+    line by line as read, and a viewer finds each word where it is written; a page read turned is
+    shown upright. Read by PDFium, as a PDF viewer would."""
+    import pypdfium2 as pdfium
+
+    import htr
+    from htr.pdf import A4_LONG_INCHES, searchable_pdf
+    image, _ = real_page
+    for turn in (0, 90, 180, 270):
+        turned = np.ascontiguousarray(np.rot90(image, k=-turn // 90))   # the writing turned clockwise
+        page = htr.read(turned, decoder="greedy", orientation=turn)
+        assert len(page.lines) >= 2
+        sheet = pdfium.PdfDocument(searchable_pdf([(turned, page)], title="page.png"))[0]
+        assert sheet.get_rotation() == (360 - turn) % 360
+        text = sheet.get_textpage()
+        assert [line.strip() for line in text.get_text_range().split("\r\n")] == page.text.split("\n")
+        h, w = turned.shape
+        s = 72 / max(72, max(h, w) / A4_LONG_INCHES)   # points per pixel
+        words = [word for line in page.lines for word in line.words]
+        found = [text.get_text_bounded(x0 * s, (h - y1) * s, x1 * s, (h - y0) * s).strip() == word.text
+                 for word in words for x0, y0, x1, y1 in [word.box]]
+        assert np.mean(found) >= 0.9, (turn, [wd.text for wd, f in zip(words, found) if not f])
+        if turn == 0:
+            shown = sheet.render(scale=1 / s, grayscale=True).to_numpy()   # (H, W)
+            assert shown.shape == image.shape
+            assert np.abs(shown.astype(int) - image).mean() < 4   # JPEG's loss only: no visible text
+
+
+def test_a_searchable_pdf_keeps_paper_sizes_and_pages():
+    """A 300 dpi A4 scan stays an A4 page; a line crop is a point a pixel; pages stay in order; a
+    page read from another image is refused."""
+    import pypdfium2 as pdfium
+
+    from htr.pdf import searchable_pdf
+    a4 = np.full((3508, 2480), 255, np.uint8)
+    crop = np.full((60, 500), 255, np.uint8)
+    pages = [(a4, Page(2480, 3508, [])), (crop, Page(500, 60, []))]
+    pdf = pdfium.PdfDocument(searchable_pdf(pages, title="scan (1).tif"))
+    assert len(pdf) == 2 and pdf.get_metadata_dict()["Title"] == "scan (1).tif"
+    assert np.allclose(pdf[0].get_size(), (595.2, 841.7), atol=0.5)   # A4 in points
+    assert np.allclose(pdf[1].get_size(), (500, 60))
+    with pytest.raises(ValueError, match="read from a 500x60 image"):
+        searchable_pdf([(a4, Page(500, 60, []))])
+    with pytest.raises(ValueError, match="needs the image"):
+        formats.document(Page(500, 60, []), "pdf")

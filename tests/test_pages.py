@@ -208,6 +208,35 @@ def test_a_batch_read_into_a_folder_goes_on_where_it_stopped(scans_root, tmp_pat
     assert b"3/3" in bar
 
 
+@needs_model
+def test_read_makes_a_scanned_document_searchable(scans_root, tmp_path, capsysbinary):  # noqa: F811
+    """`htr read doc.pdf --format pdf > out.pdf`: one PDF of every page, each with its words to
+    search and copy; with --output-dir one PDF per page; never binary onto a terminal."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from htr.imageio import load_image
+    rows = (scans_root / "labels.tsv").read_text().splitlines()
+    grays = [load_image(scans_root / rows[k].split("\t")[0]) for k in (0, 2)]
+    doc = tmp_path / "doc.tif"
+    Image.fromarray(grays[0]).save(doc, save_all=True, append_images=[Image.fromarray(grays[1])])
+    texts = [page.text for page in htr.read_many(htr.pages_of(doc))]
+    assert main(["read", str(doc), "--format", "pdf"]) == 0
+    pdf = pdfium.PdfDocument(capsysbinary.readouterr().out)
+    assert len(pdf) == 2 and pdf.get_metadata_dict()["Title"] == "doc.tif"
+    assert [pdf[k].get_textpage().get_text_range().split() for k in range(2)] == [t.split() for t in texts]
+    assert main(["read", str(doc), "--format", "pdf", "--output-dir", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["doc-p1.pdf", "doc-p2.pdf"]
+    second = pdfium.PdfDocument(tmp_path / "out" / "doc-p2.pdf")
+    assert len(second) == 1 and second[0].get_textpage().get_text_range().split() == texts[1].split()
+
+    terminal, other_end = os.openpty()
+    run = subprocess.run([sys.executable, "-m", "htr", "read", str(doc), "--format", "pdf"], stdout=other_end,
+                         stderr=subprocess.PIPE, timeout=120)
+    os.close(terminal), os.close(other_end)
+    assert run.returncode == 2 and b"not text for a terminal" in run.stderr
+
+
 def _read_or_nothing(fd: int) -> bytes:
     try:
         return os.read(fd, 1 << 16)

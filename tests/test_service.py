@@ -193,6 +193,27 @@ def test_text_and_document_formats(client, lines):
         assert all(escape(w["text"]) in doc.text for w in as_json["lines"][0]["words"]), fmt
 
 
+def test_a_searchable_pdf_of_an_upload_or_of_strokes(client, lines):
+    """format=pdf answers the page image with its words laid over it (copied out as read); strokes
+    are drawn into it first, where they were written."""
+    import pypdfium2 as pdfium
+    files = {"image": ("line.png", png(lines[LINE].image), "image/png")}
+    read = client.post("/v1/read", files=files).json()
+    doc = client.post("/v1/read", files=files, data={"format": "pdf"})
+    assert doc.status_code == 200 and doc.headers["content-type"] == "application/pdf"
+    assert pdfium.PdfDocument(doc.content)[0].get_textpage().get_text_range().split() == read["text"].split()
+    strokes = {"strokes": strokes_json(lines.strokes(LINE))}
+    read = client.post("/v1/read", json=strokes).json()
+    doc = client.post("/v1/read", json={**strokes, "format": "pdf"})
+    assert doc.status_code == 200 and doc.headers["content-type"] == "application/pdf"
+    sheet = pdfium.PdfDocument(doc.content)[0]
+    assert sheet.get_textpage().get_text_range().split() == read["text"].split()
+    drawn = sheet.render(scale=read["width"] / sheet.get_size()[0], grayscale=True).to_numpy()   # (H, W)
+    x0, y0, x1, y1 = read["lines"][0]["box"]
+    dark = drawn < 128
+    assert dark[y0:y1, x0:x1].mean() > 0.005 and dark[y0:y1, x0:x1].sum() > 0.95 * dark.sum()   # in its box
+
+
 # -- refusals -------------------------------------------------------------------------------------
 
 def test_upload_over_the_byte_limit_is_413(client, lines):

@@ -1,5 +1,5 @@
 """`htr read IMAGE...`: print the text of each image, or a document with boxes and confidences
-(JSON, PAGE XML, ALTO, hOCR); `--overlay` draws what was read over the image."""
+(JSON, PAGE XML, ALTO, hOCR, searchable PDF); `--overlay` draws what was read over the image."""
 from __future__ import annotations
 
 import json
@@ -23,7 +23,9 @@ def register(sub) -> None:
     p.add_argument("--decoder", help="greedy, beam, wordbeam or lm (default: the best fast one)")
     add_decoder_arguments(p)
     add_reading_arguments(p)
-    p.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    p.add_argument("--format", default="text", choices=FORMATS, help="output format; pdf: the "
+                   "image with the words laid over it, invisible, to search and copy (every image into one "
+                   "PDF on stdout, or one each with --output-dir)")
     p.add_argument("--layout", default="auto", choices=["auto", "page", "line"],
                    help="page: find lines and words; line: the image is one line or word; "
                         "auto: a line if the image holds one line filling its height, else a page")
@@ -43,16 +45,20 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from htr.api import read_many
-    from htr.formats import SUFFIXES, write
+    from htr.formats import SUFFIXES, document, write
     from htr.imageio import FilePage, ImageError, load_image, pages_of
     from htr.modeldir import atomic_write
+    from htr.pdf import SearchablePdf
     status = 0
     results = []
     sources = [page for path in expand_folders(args.images)
                for page in (pages_of(_stdin(), STDIN) if path == "-" else pages_of(path))]
     many = len(sources) > 1
-    if many and args.format not in ("text", "json") and not args.output_dir:
+    if many and args.format not in ("text", "json", "pdf") and not args.output_dir:
         raise ValueError(f"--format {args.format} writes one document per image: add --output-dir DIR")
+    if args.format == "pdf" and not args.output_dir and sys.stdout.isatty():
+        raise ValueError("--format pdf writes a PDF, not text for a terminal: send it to a file "
+                         "(htr read scan.jpg --format pdf > scan.pdf) or add --output-dir DIR")
     if args.skip_existing and not args.output_dir:
         raise ValueError("--skip-existing skips the images whose file is in --output-dir: add --output-dir DIR")
     stems = [_stem(source) for source in sources]
@@ -65,6 +71,9 @@ def run(args) -> int:
             print(f"htr: {len(sources) - len(todo)} of {len(sources)} images already read into "
                   f"{args.output_dir}: skipped (--skip-existing)", file=sys.stderr)
         sources, stems, outs = [sources[i] for i in todo], [stems[i] for i in todo], [outs[i] for i in todo]
+    # Without --output-dir, every page goes into one PDF on stdout (a scanned document made searchable).
+    combined = SearchablePdf(Path(args.images[0]).name if len(args.images) == 1 else "") \
+        if args.format == "pdf" and not args.output_dir else None
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, orientation=args.orientation, **decoder_options(args))
     # A bar on the terminal (stderr) while many images are read, unless their text is printed there.
@@ -76,12 +85,15 @@ def run(args) -> int:
             tqdm.write(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
+        image = load_image(source) if args.overlay or args.format == "pdf" else None
         if args.overlay:
-            _overlay(load_image(source), page, _numbered(Path(args.overlay), stems[i]) if many else Path(args.overlay))
+            _overlay(image, page, _numbered(Path(args.overlay), stems[i]) if many else Path(args.overlay))
         if args.output_dir:
             outs[i].parent.mkdir(parents=True, exist_ok=True)
-            text = write(page, args.format, Path(path).name)
-            atomic_write(outs[i], lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            data = document(page, args.format, Path(path).name, image)
+            atomic_write(outs[i], lambda tmp: tmp.write_bytes(data))
+        elif combined is not None:
+            combined.add(image, page)
         elif args.format == "json":
             results.append({"image": path, **({"page": number} if number else {}), **page.to_dict()})
         elif args.format == "text":
@@ -92,6 +104,9 @@ def run(args) -> int:
             sys.stdout.write(write(page, args.format, Path(path).name))
     if args.format == "json" and not args.output_dir:
         print(json.dumps(results if many else (results[0] if results else {}), indent=1))
+    if combined is not None and combined.kids:
+        sys.stdout.buffer.write(combined.tobytes())
+        sys.stdout.flush()
     return status
 
 

@@ -5,7 +5,7 @@
 const $ = (selector) => document.querySelector(selector);
 const UNSURE = 0.5;     // words read with less confidence than this are marked
 const PAUSE_MS = 700;   // once the pen has rested this long, the drawing is read
-const EXTENSIONS = { "page-xml": ".xml", alto: ".alto.xml", hocr: ".hocr" };  // htr/formats.py SUFFIXES
+const EXTENSIONS = { "page-xml": ".xml", alto: ".alto.xml", hocr: ".hocr", pdf: ".pdf" };  // htr/formats.py SUFFIXES
 
 // What is on screen: the tab, the input that was read ({kind: "image", file, url, page} or
 // {kind: "ink", strokes, snapshot, view}) and the service's answer. Each tab keeps its last result.
