@@ -43,8 +43,8 @@ def write(page: Page, fmt: str, image_name: str = "") -> str:
 
 
 def document(page: Page, fmt: str, image_name: str = "", image: np.ndarray | None = None) -> bytes:
-    """The file of format `fmt` for a page: UTF-8 text, or for pdf a searchable PDF of the grayscale
-    image the page was read from."""
+    """The file of format `fmt` for a page: UTF-8 text, or for pdf a searchable PDF of the image
+    the page was read from (gray, or RGB: `load_image(..., color=True)`)."""
     if fmt != "pdf":
         return write(page, fmt, image_name).encode("utf-8")
     if image is None:

@@ -88,9 +88,9 @@ def _pdf(data: bytes, name: str):
         raise ImageError(f"{name}: not a readable PDF ({type(e).__name__}: {e})") from None
 
 
-def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None) -> Image.Image:
-    """A PDF page drawn in grayscale at PDF_DPI; a page so large that this would pass max_pixels
-    is drawn at the resolution that fits instead of being refused."""
+def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None, color: bool = False) -> Image.Image:
+    """A PDF page drawn in grayscale (or colour) at PDF_DPI; a page so large that this would pass
+    max_pixels is drawn at the resolution that fits instead of being refused."""
     with _PDFIUM:   # closed inside the lock too, not whenever the garbage collector runs
         doc = _pdf(data, name)
         try:
@@ -99,7 +99,7 @@ def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None) -> Im
             w, h = sheet.get_size()   # in points, 72 to the inch
             scale = min(PDF_DPI / 72, (max_pixels / max(w * h, 1.0)) ** 0.5)
             try:
-                bitmap = sheet.render(scale=scale, grayscale=True)
+                bitmap = sheet.render(scale=scale, grayscale=not color)
                 return bitmap.to_pil().copy()   # to_pil shares the bitmap's memory
             except Exception as e:
                 raise ImageError(f"{name}: PDF page {number} cannot be drawn ({type(e).__name__}: {e})") from None
@@ -132,14 +132,16 @@ def page_count(img: Image.Image) -> int:
         return 1
 
 
-def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS, page: int | None = None) -> Image.Image:
-    """The image in `data`, pixels loaded; `page` picks one of a PDF or a multi-page TIFF."""
+def _open(data: bytes, name: str, max_pixels: int = MAX_PIXELS, page: int | None = None,
+          color: bool = False) -> Image.Image:
+    """The image in `data`, pixels loaded; `page` picks one of a PDF or a multi-page TIFF (a PDF
+    page is drawn in colour only when asked: reading needs gray)."""
     if len(data) > MAX_BYTES:
         raise ImageError(f"{name}: file is {len(data)} bytes, more than the limit of {MAX_BYTES}")
     if not data:
         raise ImageError(f"{name}: file is empty")
     if is_pdf(data):
-        return _render_pdf(data, name, max_pixels, page)
+        return _render_pdf(data, name, max_pixels, page, color)
     img = check_header(data, name, max_pixels)
     page = _pick_page(name, "TIFF", page_count(img), page)
     try:
@@ -170,6 +172,19 @@ def to_gray(img: Image.Image) -> np.ndarray:
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, img)
     return np.asarray(img.convert("L"), dtype=np.uint8).copy()
+
+
+def to_color(img: Image.Image) -> np.ndarray:
+    """What a person sees in an image: uint8 RGB when it has colour (transparency on white, EXIF
+    turn applied), else the same grayscale as `to_gray`; same size either way."""
+    if img.mode in ("1", "L", "LA", "La", "I;16", "I;16B", "I;16L", "I", "F") or \
+            (img.mode == "P" and img.palette is not None and img.palette.mode == "L"):
+        return to_gray(img)
+    img = ImageOps.exif_transpose(img) or img
+    if img.mode in ("P", "PA", "RGBA", "RGBa"):
+        img = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
 def array_to_gray(a: np.ndarray, name: str = "array", max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -231,21 +246,26 @@ def pages_of(source: str | os.PathLike | bytes, name: str | None = None) -> list
 
 
 def load_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image | FilePage,
-               name: str | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+               name: str | None = None, max_pixels: int = MAX_PIXELS, color: bool = False) -> np.ndarray:
     """Read a path, bytes, Pillow image, array or FilePage into uint8 grayscale (white paper,
-    dark ink); a PDF page is drawn at PDF_DPI."""
+    dark ink); a PDF page is drawn at PDF_DPI. `color=True` keeps a colour image's colours (RGB,
+    for people to look at: a searchable PDF, an overlay); the pixels are the same either way."""
+    pixels = to_color if color else to_gray
     if isinstance(source, FilePage):
         name = name or source.path
         data = source.data if source.data is not None else _read_file(Path(source.path), name)
-        return to_gray(_open(data, name, max_pixels, source.number))
+        return pixels(_open(data, name, max_pixels, source.number, color))
     if isinstance(source, np.ndarray):
-        return array_to_gray(source, name or "array", max_pixels)
+        gray = array_to_gray(source, name or "array", max_pixels)   # checks it, whatever is asked
+        if color and source.dtype == np.uint8 and source.ndim == 3 and source.shape[2] in (3, 4):
+            return to_color(Image.fromarray(source))
+        return gray
     if isinstance(source, Image.Image):
-        return to_gray(source)
+        return pixels(source)
     if isinstance(source, (bytes, bytearray)):
-        return to_gray(_open(bytes(source), name or "image bytes", max_pixels))
+        return pixels(_open(bytes(source), name or "image bytes", max_pixels, color=color))
     path = Path(source)
-    return to_gray(_open(_read_file(path, name or str(path)), name or str(path), max_pixels))
+    return pixels(_open(_read_file(path, name or str(path)), name or str(path), max_pixels, color=color))
 
 
 def _read_file(path: Path, name: str) -> bytes:

@@ -1,7 +1,7 @@
-"""Searchable PDF: each page image with the words read laid over it as invisible text (PDF text
-render mode 3), each word stretched over its box, as OCR tools write them. A PDF viewer shows
-the scan and finds, selects and copies its handwritten words; a page read turned (orientation)
-is shown upright, its text running along the writing.
+"""Searchable PDF: each page image (in colour if it has any) with the words read laid over it as
+invisible text (PDF text render mode 3), each word stretched over its box, as OCR tools write
+them. A PDF viewer shows the scan and finds, selects and copies its handwritten words; a page
+read turned (orientation) is shown upright, its text running along the writing.
 
 Written by hand: a page is a JPEG, one standard font and a few text operators, so no PDF library
 is needed. The font is Courier, whose glyphs are all 0.6 em wide: a word's width at any size is
@@ -37,15 +37,19 @@ class SearchablePdf:
         self.title = title
 
     def add(self, image: np.ndarray, page: Page) -> None:
-        """A page: the grayscale image, and the Page read from it (boxes in its pixels)."""
+        """A page: the image (grayscale, or RGB as `load_image(..., color=True)` gives it) and the
+        Page read from it (boxes in its pixels)."""
         h, w = image.shape[:2]
         if (page.width, page.height) != (w, h):
             raise ValueError(f"the page was read from a {page.width}x{page.height} image, not this {w}x{h} one")
         scale = 72 / max(MIN_DPI, max(w, h) / A4_LONG_INCHES)   # points per pixel
         jpeg = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(image)).convert("L").save(jpeg, "JPEG", quality=JPEG_QUALITY)
-        image_ref = self._add(_stream(f"/Type /XObject /Subtype /Image /Width {w} /Height {h} "
-                                      "/ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode", jpeg.getvalue()))
+        rgb = image.ndim == 3
+        Image.fromarray(np.ascontiguousarray(image)).convert("RGB" if rgb else "L").save(jpeg, "JPEG",
+                                                                                       quality=JPEG_QUALITY)
+        image_ref = self._add(_stream(f"/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace "
+                                      f"/Device{'RGB' if rgb else 'Gray'} /BitsPerComponent 8 /Filter /DCTDecode",
+                                      jpeg.getvalue()))
         content = zlib.compress(_content(page, w * scale, h * scale, scale).encode("latin-1"))
         content_ref = self._add(_stream("/Filter /FlateDecode", content))
         self.kids.append(self._add(
@@ -68,7 +72,7 @@ class SearchablePdf:
 
 
 def searchable_pdf(pages: list[tuple[np.ndarray, Page]], title: str = "") -> bytes:
-    """One PDF of the pages: each a grayscale image and the Page read from it."""
+    """One PDF of the pages: each an image (gray or RGB) and the Page read from it."""
     doc = SearchablePdf(title)
     for image, page in pages:
         doc.add(image, page)

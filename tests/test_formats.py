@@ -169,6 +169,13 @@ def test_a_searchable_pdf_shows_the_image_and_finds_each_word_in_its_box(real_pa
             assert shown.shape == image.shape
             assert np.abs(shown.astype(int) - image).mean() < 4   # JPEG's loss only: no visible text
 
+    page = htr.read(image, decoder="greedy")   # a colour scan: blue ink on cream paper stays so
+    tinted = np.stack([np.minimum(image, 235), np.minimum(image, 225), np.minimum(image, 200)], axis=2)
+    tinted[image < 128] = (30, 50, 170)
+    sheet = pdfium.PdfDocument(searchable_pdf([(tinted, page)]))[0]
+    shown = sheet.render(scale=tinted.shape[1] / sheet.get_size()[0], rev_byteorder=True).to_numpy()[..., :3]
+    assert shown.shape == tinted.shape and np.abs(shown.astype(int) - tinted).mean() < 4
+
 
 def test_a_searchable_pdf_keeps_paper_sizes_and_pages():
     """A 300 dpi A4 scan stays an A4 page; a line crop is a point a pixel; pages stay in order; a

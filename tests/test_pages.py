@@ -237,6 +237,26 @@ def test_read_makes_a_scanned_document_searchable(scans_root, tmp_path, capsysbi
     assert run.returncode == 2 and b"not text for a terminal" in run.stderr
 
 
+def test_loading_in_colour_keeps_the_colours_on_the_same_pixels(scans_root, tmp_path):  # noqa: F811
+    """What a searchable PDF or an overlay shows: a colour image in colour (a PDF page drawn in
+    colour too), a gray one gray, each the size of the gray image that is read."""
+    from PIL import Image
+
+    from htr.imageio import FilePage, load_image
+    gray = load_image(scans_root / "images" / "TEST_0001.jpg")
+    assert load_image(scans_root / "images" / "TEST_0001.jpg", color=True).shape[:2] == gray.shape
+    tinted = np.stack([np.minimum(gray, 235), np.minimum(gray, 225), np.minimum(gray, 200)], axis=2)
+    tinted[gray < 128] = (30, 50, 170)   # blue ink on cream paper
+    rgba = np.dstack([tinted, np.full(gray.shape, 255, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "scan.png")
+    Image.fromarray(tinted).save(tmp_path / "scan.pdf", resolution=200)
+    assert np.array_equal(load_image(tmp_path / "scan.png", color=True), tinted)
+    assert np.array_equal(load_image(rgba, color=True), tinted)
+    assert load_image(gray, color=True).shape == gray.shape
+    drawn = load_image(FilePage(str(tmp_path / "scan.pdf"), 1), color=True)
+    assert drawn.shape[:2] == load_image(tmp_path / "scan.pdf").shape and np.abs(drawn.astype(int) - tinted).mean() < 6
+
+
 def _read_or_nothing(fd: int) -> bytes:
     try:
         return os.read(fd, 1 << 16)

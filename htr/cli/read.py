@@ -85,7 +85,7 @@ def run(args) -> int:
             tqdm.write(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
-        image = load_image(source) if args.overlay or args.format == "pdf" else None
+        image = load_image(source, color=True) if args.overlay or args.format == "pdf" else None
         if args.overlay:
             _overlay(image, page, _numbered(Path(args.overlay), stems[i]) if many else Path(args.overlay))
         if args.output_dir:
