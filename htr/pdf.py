@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from htr.page import Line, Page
+from htr.page import Line, Page, Word
 
 # A page's longer side is at most an A4 page's (11.69 in): a 300 dpi scan keeps its paper size,
 # a phone photo becomes a page, and an image too small for that (a line crop) is one point a pixel.
@@ -83,15 +83,16 @@ def _content(page: Page, width: float, height: float, scale: float) -> str:
     """Draw the image over the whole page, then each line's words, invisible, on its baseline."""
     ops = [f"q {width:.2f} 0 0 {height:.2f} 0 0 cm /Im0 Do Q", "BT 3 Tr"]
     for line in page.lines:
+        words = line.words or [Word(line.text, line.box, line.confidence)]   # a line read without word boxes
         start, d = _baseline(line, page.orientation or 0)
         up = np.array([d[1], -d[0]])   # the letters' up, a quarter turn from the writing's direction
         corners = [np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], float) - start
-                   for x0, y0, x1, y1 in (word.box for word in line.words)]
+                   for x0, y0, x1, y1 in (word.box for word in words)]
         # One size for the line (how far its words rise above the baseline), so that viewers see
         # one line of text; each word then spans its own box along the baseline.
-        size = max(float(np.median([max((c @ up).max(), 1.0) for c in corners] or [1.0])) * scale, 1.0)
-        for k, (word, c) in enumerate(zip(line.words, corners)):
-            text = word.text + (" " if k < len(line.words) - 1 else "")   # spaces copy out as spaces
+        size = max(float(np.median([max((c @ up).max(), 1.0) for c in corners])) * scale, 1.0)
+        for k, (word, c) in enumerate(zip(words, corners)):
+            text = word.text + (" " if k < len(words) - 1 else "")   # spaces copy out as spaces
             if not text.strip():
                 continue
             along = c @ d

@@ -12,7 +12,7 @@ import pytest
 
 from htr import formats
 from htr.datasets.iam_ondb import IamOnDB
-from htr.page import Page, Word
+from htr.page import Line, Page, Word
 from htr.pagegen import compose
 
 
@@ -179,15 +179,17 @@ def test_a_searchable_pdf_shows_the_image_and_finds_each_word_in_its_box(real_pa
 
 def test_a_searchable_pdf_keeps_paper_sizes_and_pages():
     """A 300 dpi A4 scan stays an A4 page; a line crop is a point a pixel; pages stay in order; a
-    page read from another image is refused."""
+    line without word boxes is one word; a page read from another image is refused."""
     import pypdfium2 as pdfium
 
     from htr.pdf import searchable_pdf
     a4 = np.full((3508, 2480), 255, np.uint8)
     crop = np.full((60, 500), 255, np.uint8)
-    pages = [(a4, Page(2480, 3508, [])), (crop, Page(500, 60, []))]
+    pages = [(a4, Page(2480, 3508, [])), (crop, Page(500, 60, [Line("one line (no word boxes)", (5, 5, 495, 55), 0.9)]))]
     pdf = pdfium.PdfDocument(searchable_pdf(pages, title="scan (1).tif"))
     assert len(pdf) == 2 and pdf.get_metadata_dict()["Title"] == "scan (1).tif"
+    assert pdf[0].get_textpage().get_text_range() == "" and \
+        pdf[1].get_textpage().get_text_range() == "one line (no word boxes)"
     assert np.allclose(pdf[0].get_size(), (595.2, 841.7), atol=0.5)   # A4 in points
     assert np.allclose(pdf[1].get_size(), (500, 60))
     with pytest.raises(ValueError, match="read from a 500x60 image"):
