@@ -72,8 +72,8 @@ def run(args) -> int:
                   f"{args.output_dir}: skipped (--skip-existing)", file=sys.stderr)
         sources, stems, outs = [sources[i] for i in todo], [stems[i] for i in todo], [outs[i] for i in todo]
     # Without --output-dir, every page goes into one PDF on stdout (a scanned document made searchable).
-    combined = SearchablePdf(Path(args.images[0]).name if len(args.images) == 1 else "") \
-        if args.format == "pdf" and not args.output_dir else None
+    title = Path(args.images[0]).name if len(args.images) == 1 and args.images[0] != "-" else ""
+    combined = SearchablePdf(title) if args.format == "pdf" and not args.output_dir else None
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, orientation=args.orientation, **decoder_options(args))
     # A bar on the terminal (stderr) while many images are read, unless their text is printed there.
