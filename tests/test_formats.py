@@ -192,6 +192,10 @@ def test_a_searchable_pdf_keeps_paper_sizes_and_pages():
         pdf[1].get_textpage().get_text_range() == "one line (no word boxes)"
     assert np.allclose(pdf[0].get_size(), (595.2, 841.7), atol=0.5)   # A4 in points
     assert np.allclose(pdf[1].get_size(), (500, 60))
+    words = [Word("a(b)c\\d", (5, 5, 150, 55), 0.9), Word("été€", (160, 5, 300, 55), 0.9), Word("łódź", (310, 5, 495, 55), 0.9)]
+    odd = Page(500, 60, [Line("a(b)c\\d été€ łódź", (5, 5, 495, 55), 0.9, words)])
+    text = pdfium.PdfDocument(searchable_pdf([(crop, odd)]))[0].get_textpage().get_text_range()
+    assert text == "a(b)c\\d été€ ?ód?"   # PDF string escapes; Windows-1252 (Courier's encoding) or ?
     with pytest.raises(ValueError, match="read from a 500x60 image"):
         searchable_pdf([(a4, Page(500, 60, []))])
     with pytest.raises(ValueError, match="needs the image"):
