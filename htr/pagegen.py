@@ -72,12 +72,14 @@ def line_offsets(lines: list[ink.Strokes], rng: np.random.Generator) -> list[np.
 
 
 def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator,
-            degrade: Degrade | None = None, scale: float = SCALE) -> tuple[np.ndarray, Page]:
-    """Draw the lines of one form as a page; returns the image and the ground-truth Page."""
+            degrade: Degrade | None = None, scale: float = SCALE, columns: list[int] | None = None
+            ) -> tuple[np.ndarray, Page]:
+    """Draw the lines of one form as a page; returns the image and the ground-truth Page.
+    `columns` (line counts, e.g. [9, 8]) lays out several forms side by side, each in the
+    writer's layout, one column per form: the truth lists the left column's lines first."""
     degrade = degrade or Degrade()
     scale *= rng.uniform(0.85, 1.15)
-    offsets = line_offsets(lines, rng)
-    lines = [[s + np.array([*o, 0], np.float32) for s in strokes] for strokes, o in zip(lines, offsets)]
+    lines = side_by_side(lines, columns or [len(lines)], rng)
     x0, y0, x1, y1 = ink.ink_bbox([s for strokes in lines for s in strokes])
     margin = MARGIN * (x1 - x0) * scale
     width, height = int((x1 - x0) * scale + 2 * margin), int((y1 - y0) * scale + 2 * margin)
@@ -107,6 +109,25 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
                min(int(np.ceil(pts[:, 0].max() + pad)), width), min(int(np.ceil(pts[:, 1].max() + pad)), height))
         truth.append(Line(text, box, 1.0))
     return image, Page(width, height, truth)
+
+
+def side_by_side(lines: list[ink.Strokes], columns: list[int], rng: np.random.Generator) -> list[ink.Strokes]:
+    """The lines laid out (`line_offsets`) column by column, `columns` giving each one's line
+    count; each column's top left at the first's top, after a gap of 2-4 line heights (real
+    two-column pages leave a centimetre or more; word gaps are under one line height)."""
+    out, x = [], None
+    for k, n in enumerate(columns):
+        block = lines[sum(columns[:k]):sum(columns[:k]) + n]
+        block = [[s + np.array([*o, 0], np.float32) for s in strokes] for strokes, o in zip(block, line_offsets(block, rng))]
+        x0, y0, x1, y1 = ink.ink_bbox([s for strokes in block for s in strokes])
+        if x is None:
+            x, top = x0, y0
+        shift = np.array([x - x0, top - y0, 0], np.float32)
+        out += [[s + shift for s in strokes] for strokes in block]
+        if k < len(columns) - 1:   # (a single column draws nothing more: its pages stay as they were)
+            height = float(np.median([b[3] - b[1] for b in map(ink.ink_bbox, block)]))
+            x += (x1 - x0) + rng.uniform(2, 4) * height
+    return out
 
 
 def _warp(width: int, height: int, rng: np.random.Generator, degrade: Degrade) -> np.ndarray | None:
@@ -165,19 +186,26 @@ def encode(image: np.ndarray, degrade: Degrade) -> tuple[bytes, str]:
 
 
 def write_pages(dataset, out: str | Path, split: str, degrade: Degrade | None = None, seed: int = 0,
-                limit: int = 0, progress=None) -> list[str]:
+                limit: int = 0, progress=None, columns: int = 1) -> list[str]:
     """Compose every form of an IAM-OnDB dataset into OUT/pages/ID.{png,jpg} + ID.xml and list the
-    page ids in OUT/SPLIT.txt (the layout `iam-ondb-pages` reads). Returns the page ids."""
+    page ids in OUT/SPLIT.txt (the layout `iam-ondb-pages` reads). Returns the page ids. With
+    `columns` > 1, each page holds that many consecutive forms side by side (ID: FORM+FORM)."""
     from htr.formats import page_xml
+    if columns < 1:
+        raise ValueError(f"columns must be 1 or more, not {columns}")
     out = Path(out)
     (out / "pages").mkdir(parents=True, exist_ok=True)
     degrade = degrade or Degrade()
     forms = dataset.lines_by_form()
-    ids = sorted(forms)[:limit] if limit else sorted(forms)
-    for n, form in enumerate(ids):
+    names = sorted(forms)
+    groups = [names[k:k + columns] for k in range(0, len(names) - columns + 1, columns)]
+    groups = groups[:limit] if limit else groups
+    ids = ["+".join(group) for group in groups]
+    for n, (form, group) in enumerate(zip(ids, groups)):
         rng = np.random.default_rng([seed, n])
-        idx = forms[form]
-        image, truth = compose([dataset.strokes(i) for i in idx], [dataset.labels[i] for i in idx], rng, degrade)
+        idx = [i for name in group for i in forms[name]]
+        image, truth = compose([dataset.strokes(i) for i in idx], [dataset.labels[i] for i in idx], rng, degrade,
+                               columns=[len(forms[name]) for name in group])
         data, suffix = encode(image, degrade)
         (out / "pages" / f"{form}{suffix}").write_bytes(data)
         (out / "pages" / f"{form}.xml").write_text(page_xml(truth, image_name=f"{form}{suffix}"), encoding="utf-8")

@@ -14,9 +14,11 @@ The steps, each cheap and explainable:
    lines; pieces of one line (wide word gaps, a t-bar above it) are joined;
 7. give every ink component to the core it overlaps; a component spanning two cores (lines that
    touch) is cut pixel by pixel at the seam between their centre lines; specks far from any
-   line and lines too small to be writing are dropped;
-8. order lines top to bottom, cut each out of the deskewed page with other lines' ink erased, and
-   split it into words at gaps wider than half a unit;
+   line and lines too small to be writing are dropped. Columns side by side (paper at least
+   COLUMN_GAP units wide all the way down between them, two lines or more in each) are taken one
+   at a time, so that their lines stay apart;
+8. order lines top to bottom (the left column's first), cut each out of the deskewed page with
+   other lines' ink erased, and split it into words at gaps wider than half a unit;
 9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
 
 Pages above WORK_PIXELS are segmented at a reduced size (boxes still come in input pixels).
@@ -36,6 +38,12 @@ RULE_SHAPE = 4          # ink erased as a rule lies in components this many time
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
 PAD = 4                 # pixels of paper kept around a line image
 WORK_PIXELS = 6_000_000  # larger pages are shrunk to this for segmentation (a 300 dpi A4 page is 8.7 M)
+# Paper this many units wide, from the top of the writing to its bottom, parts columns: word gaps
+# reach 3 units on drawn testset_t pages, and two-column pages leave a centimetre or more. Each
+# column must hold at least COLUMN_SHARE of the writing's width: a form's printed labels beside
+# the written fields, or a note in the margin, stay on the lines they belong to.
+COLUMN_GAP = 4.5
+COLUMN_SHARE = 0.25
 
 
 @dataclass
@@ -188,7 +196,7 @@ def segment(gray: np.ndarray) -> Layout:
     # The unit of every other length: about an x-height. Components are letters in print but
     # whole words in cursive, so where lines are close it is taken from their spacing instead.
     unit = min(text_height, pitch / 2.5) if pitch else text_height
-    line_map, order = _lines(comps, stats, unit, pitch or 4 * unit)
+    line_map, order = _lines_by_column(comps, stats, unit, pitch or 4 * unit)
     regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
     regions = drop_cut_lines(regions, h)
     return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
@@ -233,6 +241,48 @@ def estimate_pitch(ink: np.ndarray, text_height: float) -> float:
     return 0.0
 
 
+def _big(stats: np.ndarray, unit: float) -> np.ndarray:
+    """Per component, whether it is large enough to be writing rather than a dot or a speck."""
+    big = np.zeros(len(stats), bool)
+    big[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= unit / 3
+    return big
+
+
+def text_columns(writing: np.ndarray, unit: float) -> list[tuple[int, int]]:
+    """Column ranges [x0, x1) of a mask of writing, left to right: cut in the middle of every
+    band of paper at least COLUMN_GAP units wide between inked columns, when every part is wide
+    (COLUMN_SHARE); else one range."""
+    W = writing.shape[1]
+    inked = np.flatnonzero(writing.any(axis=0))
+    gaps = np.flatnonzero(np.diff(inked) > COLUMN_GAP * unit)
+    if not len(gaps):
+        return [(0, W)]
+    starts, ends = inked[np.r_[0, gaps + 1]], inked[np.r_[gaps, len(inked) - 1]]
+    if ((ends - starts) < COLUMN_SHARE * (inked[-1] - inked[0])).any():
+        return [(0, W)]
+    edges = [0, *((ends[:-1] + starts[1:] + 1) // 2).tolist(), W]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _lines_by_column(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> tuple[np.ndarray, list[int]]:
+    """`_lines`, column by column when the page has columns of two lines or more each (else a
+    gap in a line or two, such as a form's label and its field, would part them)."""
+    columns = text_columns(_big(stats, unit)[comps], unit)
+    if len(columns) > 1:
+        line_map, order = np.zeros(comps.shape, np.int32), []
+        for x0, x1 in columns:
+            _, sub, sub_stats, _ = cv2.connectedComponentsWithStats((comps[:, x0:x1] > 0).astype(np.uint8), connectivity=8)
+            lines, sub_order = _lines(sub, sub_stats, unit, pitch)
+            if len(sub_order) < 2:
+                break
+            shift = int(line_map.max())
+            line_map[:, x0:x1] = np.where(lines > 0, lines + shift, 0)
+            order += [v + shift for v in sub_order]
+        else:
+            return line_map, order
+    return _lines(comps, stats, unit, pitch)
+
+
 def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> tuple[np.ndarray, list[int]]:
     """A map of line numbers (0: no line) over the ink, and the line numbers top to bottom.
 
@@ -244,8 +294,7 @@ def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> t
     """
     H, W = comps.shape
     n = len(stats)
-    big = np.zeros(n, bool)
-    big[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= unit / 3
+    big = _big(stats, unit)
     f = min(6.0 / unit, 1.0)  # cores are found at ~6 px per unit
     core_small, centre, extent = _cores(big[comps].astype(np.float32), f, pitch * f)
     k = len(extent)

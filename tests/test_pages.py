@@ -67,6 +67,25 @@ def test_data_pages_writes_pages_with_truth(pages, mini_iam_ondb):
             assert dark[outside].sum() <= 0.003 * dark.sum()
 
 
+def test_two_column_pages_are_written_and_read_column_by_column(mini_iam_ondb, tmp_path, capsys):
+    """`htr data pages --columns 2` puts two forms side by side (truth: the left one's lines
+    first); page evaluation finds their lines as it finds one form's."""
+    assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
+                 "-o", str(tmp_path), "--columns", "2"]) == 0
+    lines = IamOnDB(mini_iam_ondb, "mini")
+    forms = sorted({i.rsplit("-", 1)[0] for i in lines.ids})
+    ds = open_dataset("iam-ondb-pages", root=str(tmp_path), split="mini")
+    assert ds.ids == ["+".join(forms[:2])]
+    want = [lines.labels[k] for form in forms[:2] for k, item in enumerate(lines.ids) if item.startswith(form)]
+    assert ds.truth(0).text == "\n".join(want)
+    left, right = ds.truth(0).lines[0].box, ds.truth(0).lines[-1].box
+    assert right[0] > left[2]   # the second form stands to the right of the first
+    capsys.readouterr()
+    assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(tmp_path), "--split", "mini",
+                 "--detection-only", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["f1"] == 1.0
+
+
 def test_data_pages_refuses_bad_requests(mini_iam_ondb, tmp_path, capsys):
     assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
                  "-o", str(tmp_path), "--degrade", "rotation,blur"]) == 2

@@ -199,3 +199,29 @@ def test_block_capitals_written_close_together_are_not_taken_for_a_rule(scans_ro
         assert left >= 0.95 * ink_.sum(), line
         kept, total = kept + left, total + int(ink_.sum())
     assert kept >= 0.99 * total
+
+
+def test_columns_side_by_side_are_read_one_after_the_other(forms):
+    """Two forms written side by side (a two-column page): every line found once, the left
+    column's lines first, instead of lines of both columns taken as one."""
+    for k in range(2):
+        (a, text_a), (b, text_b) = forms[k], forms[k + 1]
+        image, truth = compose(a + b, text_a + text_b, np.random.default_rng(k), columns=[len(a), len(b)])
+        _check(image, truth)
+
+
+def test_a_narrow_column_beside_the_writing_is_not_a_column(forms, monkeypatch):
+    """A form's labels (or a note in the margin) beside the lines written next to them stay with
+    those lines, as they were found before columns were looked for."""
+    import htr.segment as seg
+    lines, _ = forms[0]
+    page = np.full((560, 1500), 255, np.uint8)
+    for row in range(3):
+        label = ink.render(lines[row][:3], ink.InkStyle(height=60))
+        field = ink.render(lines[row + 3], ink.InkStyle(height=60))[:, :1100]
+        y = 40 + row * 170
+        page[y:y + 60, 40:40 + label.shape[1]] = label
+        page[y:y + 60, 340:340 + field.shape[1]] = field
+    found = [r.box for r in segment(page).lines]
+    monkeypatch.setattr(seg, "_lines_by_column", seg._lines)
+    assert found == [r.box for r in segment(page).lines] and len(found) >= 3

@@ -13,7 +13,9 @@ def register(actions) -> None:
                    help="rotation[=3 degrees], perspective[=0.02], lighting[=0.5], texture[=0.5], "
                         "ruled[=0.4], jpeg[=60 quality]; e.g. rotation,lighting,jpeg")
     p.add_argument("--seed", type=int, default=0, help="draws pens, scales and degradations")
-    p.add_argument("--limit", type=int, default=0, help="only the first N forms")
+    p.add_argument("--limit", type=int, default=0, help="only the first N pages")
+    p.add_argument("--columns", type=int, default=1,
+                   help="forms side by side on a page, one column each (2: two-column pages)")
     p.set_defaults(func=run)
 
 
@@ -27,6 +29,6 @@ def run(args) -> int:
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} pages", end="" if done < total else "\n", file=sys.stderr)
-    ids = write_pages(dataset, args.out, dataset.split, degrade, args.seed, args.limit, progress)
+    ids = write_pages(dataset, args.out, dataset.split, degrade, args.seed, args.limit, progress, args.columns)
     print(f"wrote {len(ids)} pages to {args.out}/pages and their list to {args.out}/{dataset.split}.txt")
     return 0
