@@ -110,7 +110,7 @@ def _turned_back(page: Page, orientation: int, width: int, height: int) -> Page:
     def points(pts):
         return [point_back(p, orientation, width, height) for p in pts] if pts else pts
     lines = [Line(ln.text, box(ln.box), ln.confidence, [Word(w.text, box(w.box), w.confidence) for w in ln.words],
-                  polygon=points(ln.polygon), baseline=points(ln.baseline)) for ln in page.lines]
+                  polygon=points(ln.polygon), baseline=points(ln.baseline), block=ln.block) for ln in page.lines]
     return Page(width, height, lines, page.seconds, orientation)
 
 
@@ -141,4 +141,5 @@ def _place(region: LineRegion, line: Line) -> Line:
     spans = region.words if len(region.words) == len(line.words) else \
         [(wd.box[0], wd.box[2]) for wd in line.words]
     words = [Word(wd.text, region.box_of(x0, x1), wd.confidence) for wd, (x0, x1) in zip(line.words, spans)]
-    return Line(line.text, region.box, line.confidence, words, polygon=region.polygon, baseline=region.baseline)
+    return Line(line.text, region.box, line.confidence, words, polygon=region.polygon, baseline=region.baseline,
+                block=region.column)

@@ -3,8 +3,9 @@ searchable PDF (the image with the words laid over it invisibly: htr/pdf.py).
 
 PAGE (2019-07-15) and ALTO (v4.2) documents validate against the schemas shipped in
 htr/schemas/ (`schema(name)` loads them offline); hOCR is well-formed XHTML with the standard
-ocr_page / ocr_carea / ocr_par / ocr_line / ocrx_word classes and `bbox` titles. The whole page
-holds one text block with the lines in reading order. `overlay` draws the result on the image.
+ocr_page / ocr_carea / ocr_par / ocr_line / ocrx_word classes and `bbox` titles. A page holds a
+text block per column of writing (`Line.block`), each with its lines in reading order. `overlay`
+draws the result on the image.
 """
 from __future__ import annotations
 
@@ -79,9 +80,18 @@ def _counter_clockwise(orientation: int) -> int:
     return (360 - orientation) % 360
 
 
-def _words(line: Line) -> list[Word]:
+def words_of(line: Line) -> list[Word]:
     """The line's words; a line read without word boxes counts as one word."""
     return line.words or [Word(line.text, line.box, line.confidence)]
+
+
+def blocks(page: Page) -> list[list[Line]]:
+    """The page's lines by text block (column of writing), in reading order: one block, unless
+    segmentation found columns."""
+    out: dict[int, list[Line]] = {}
+    for line in page.lines:
+        out.setdefault(line.block, []).append(line)
+    return list(out.values())
 
 
 # -- PAGE XML -----------------------------------------------------------------------------------
@@ -94,19 +104,20 @@ def page_xml(page: Page, image_name: str = "") -> str:
            f"<Metadata><Creator>htr</Creator><Created>{now}</Created><LastChange>{now}</LastChange></Metadata>",
            f'<Page imageFilename={quoteattr(image_name or "image")} '
            f'imageWidth="{page.width}" imageHeight="{page.height}">']
-    if page.lines:
-        turn = f' orientation="{_clockwise_fix(page.orientation)}"' if page.orientation else ""
-        region = _points(_corners(_union([ln.box for ln in page.lines])))
-        out.append(f'<TextRegion id="r1"{turn}><Coords points="{region}"/>')
-        for i, line in enumerate(page.lines, 1):
-            out.append(f'<TextLine id="r1l{i}"><Coords points="{_points(line.polygon or _corners(line.box))}"/>')
+    turn = f' orientation="{_clockwise_fix(page.orientation)}"' if page.orientation else ""
+    for r, lines in enumerate(blocks(page), 1):
+        region = _points(_corners(_union([ln.box for ln in lines])))
+        out.append(f'<TextRegion id="r{r}"{turn}><Coords points="{region}"/>')
+        for i, line in enumerate(lines, 1):
+            out.append(f'<TextLine id="r{r}l{i}"><Coords points="{_points(line.polygon or _corners(line.box))}"/>')
             if line.baseline:
                 out.append(f'<Baseline points="{_points(line.baseline)}"/>')
             for j, word in enumerate(line.words, 1):
-                out.append(f'<Word id="r1l{i}w{j}"><Coords points="{_points(_corners(word.box))}"/>'
+                out.append(f'<Word id="r{r}l{i}w{j}"><Coords points="{_points(_corners(word.box))}"/>'
                            f'{_equiv(word.text, word.confidence)}</Word>')
             out.append(f"{_equiv(line.text, line.confidence)}</TextLine>")
-        out.append(f"{_equiv(page.text, None)}</TextRegion>")
+        text = "\n".join(ln.text for ln in lines)
+        out.append(f"{_equiv(text, None)}</TextRegion>")
     out += ["</Page>", "</PcGts>", ""]
     return "\n".join(out)
 
@@ -119,7 +130,8 @@ def _equiv(text: str, conf: float | None) -> str:
 def read_page_xml(source: str | Path) -> tuple[Page, str]:
     """A PAGE XML file (any version's namespace) as a Page and its image file name.
 
-    Line and word boxes are the bounding boxes of their Coords polygons.
+    Line and word boxes are the bounding boxes of their Coords polygons; a line's block is the
+    number of the TextRegion it is in (from 0, in document order).
     """
     try:
         root = ET.parse(source).getroot()
@@ -130,13 +142,19 @@ def read_page_xml(source: str | Path) -> tuple[Page, str]:
     page_el = root.find(q("Page"))
     if page_el is None:
         raise ValueError(f"{source}: no <Page> element")
+    regions = {region: k for k, region in enumerate(page_el.iter(q("TextRegion")))}
+    parent = {child: el for el in page_el.iter() for child in el}
     lines = []
     for tl in page_el.iter(q("TextLine")):
+        up = parent.get(tl)
+        while up is not None and up not in regions:
+            up = parent.get(up)
         words = [Word(_text(w, q), _coords_box(w, q, source), _conf(w, q)) for w in tl.findall(q("Word"))]
         base = tl.find(q("Baseline"))
         lines.append(Line(_text(tl, q), _coords_box(tl, q, source), _conf(tl, q), words,
                           polygon=_parse_points(tl.find(q("Coords")).get("points", ""), source),
-                          baseline=_parse_points(base.get("points", ""), source) if base is not None else None))
+                          baseline=_parse_points(base.get("points", ""), source) if base is not None else None,
+                          block=regions[up] if up is not None else 0))
     page = Page(int(page_el.get("imageWidth", 0)), int(page_el.get("imageHeight", 0)), lines)
     return page, page_el.get("imageFilename", "")
 
@@ -188,13 +206,14 @@ def alto(page: Page, image_name: str = "") -> str:
            "</Description>",
            f'<Layout><Page ID="page1" PHYSICAL_IMG_NR="1" WIDTH="{page.width}" HEIGHT="{page.height}">',
            f'<PrintSpace {_alto_box((0, 0, page.width, page.height))}>']
-    if page.lines:
-        turn = f' ROTATION="{_counter_clockwise(page.orientation)}"' if page.orientation else ""
-        out.append(f'<TextBlock ID="block1" {_alto_box(_union([ln.box for ln in page.lines]))}{turn}>')
-        for i, line in enumerate(page.lines, 1):
+    turn = f' ROTATION="{_counter_clockwise(page.orientation)}"' if page.orientation else ""
+    numbered = iter(range(1, len(page.lines) + 1))   # line IDs run on across blocks
+    for b, lines in enumerate(blocks(page), 1):
+        out.append(f'<TextBlock ID="block{b}" {_alto_box(_union([ln.box for ln in lines]))}{turn}>')
+        for line, i in zip(lines, numbered):
             base = f' BASELINE="{" ".join(f"{x},{y}" for x, y in line.baseline)}"' if line.baseline else ""
             out.append(f'<TextLine ID="line{i}" {_alto_box(line.box)}{base}>')
-            words = _words(line)
+            words = words_of(line)
             for j, word in enumerate(words, 1):
                 out.append(f'<String ID="line{i}w{j}" CONTENT={quoteattr(word.text)} {_alto_box(word.box)} '
                            f'WC="{min(max(word.confidence, 0.0), 1.0):.4f}"/>')
@@ -226,17 +245,18 @@ def hocr(page: Page, image_name: str = "") -> str:
            '<meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>',
            "</head>", "<body>",
            f'<div class="ocr_page" id="page_1" title={quoteattr(page_title)}>']
-    if page.lines:
-        block = _title_box(_union([ln.box for ln in page.lines]))
-        turn = f"; textangle {_counter_clockwise(page.orientation)}" if page.orientation else ""
-        out.append(f'<div class="ocr_carea" id="block_1" title="{block}{turn}">'
-                   f'<p class="ocr_par" id="par_1" title="{block}">')
-        for i, line in enumerate(page.lines, 1):
+    turn = f"; textangle {_counter_clockwise(page.orientation)}" if page.orientation else ""
+    numbered = iter(range(1, len(page.lines) + 1))   # line IDs run on across blocks
+    for b, lines in enumerate(blocks(page), 1):
+        block = _title_box(_union([ln.box for ln in lines]))
+        out.append(f'<div class="ocr_carea" id="block_{b}" title="{block}{turn}">'
+                   f'<p class="ocr_par" id="par_{b}" title="{block}">')
+        for line, i in zip(lines, numbered):
             out.append(f'<span class="ocr_line" id="line_{i}" title="{_title_box(line.box)}; '
                        f'x_wconf {round(line.confidence * 100)}">')
             out.append(" ".join(f'<span class="ocrx_word" id="word_{i}_{j}" title="{_title_box(w.box)}; '
                                 f'x_wconf {round(w.confidence * 100)}">{escape(w.text)}</span>'
-                                for j, w in enumerate(_words(line), 1)))
+                                for j, w in enumerate(words_of(line), 1)))
             out.append("</span>")
         out.append("</p></div>")
     out += ["</div>", "</body>", "</html>", ""]

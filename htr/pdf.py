@@ -16,7 +16,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from htr.page import Line, Page, Word
+from htr.formats import words_of
+from htr.page import Line, Page
 
 # A page's longer side is at most an A4 page's (11.69 in): a 300 dpi scan keeps its paper size,
 # a phone photo becomes a page, and an image too small for that (a line crop) is one point a pixel.
@@ -83,7 +84,7 @@ def _content(page: Page, width: float, height: float, scale: float) -> str:
     """Draw the image over the whole page, then each line's words, invisible, on its baseline."""
     ops = [f"q {width:.2f} 0 0 {height:.2f} 0 0 cm /Im0 Do Q", "BT 3 Tr"]
     for line in page.lines:
-        words = line.words or [Word(line.text, line.box, line.confidence)]   # a line read without word boxes
+        words = words_of(line)
         start, d = _baseline(line, page.orientation or 0)
         up = np.array([d[1], -d[0]])   # the letters' up, a quarter turn from the writing's direction
         corners = [np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], float) - start

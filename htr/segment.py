@@ -57,6 +57,7 @@ class LineRegion:
     ink: np.ndarray = field(repr=False)        # (N, 2) x, y of the line's ink pixels in `image`
     to_input: np.ndarray = field(repr=False)   # 2x3 affine map from `image` to input pixels
     size: tuple[int, int] = field(repr=False)  # input image width, height (boxes stay inside)
+    column: int = 0                 # the column of writing it is in, from 0, left to right
 
     def box_of(self, x0: int, x1: int) -> Box:
         """Input-pixel box of the line's ink in columns [x0, x1) of `image` (e.g. a word)."""
@@ -196,8 +197,8 @@ def segment(gray: np.ndarray) -> Layout:
     # The unit of every other length: about an x-height. Components are letters in print but
     # whole words in cursive, so where lines are close it is taken from their spacing instead.
     unit = min(text_height, pitch / 2.5) if pitch else text_height
-    line_map, order = _lines_by_column(comps, stats, unit, pitch or 4 * unit)
-    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h))
+    line_map, order, column_of = _lines_by_column(comps, stats, unit, pitch or 4 * unit)
+    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h), column_of)
     regions = drop_cut_lines(regions, h)
     return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
 
@@ -264,13 +265,15 @@ def text_columns(writing: np.ndarray, unit: float) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _lines_by_column(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> tuple[np.ndarray, list[int]]:
+def _lines_by_column(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float
+                     ) -> tuple[np.ndarray, list[int], dict[int, int]]:
     """`_lines`, column by column when the page has columns of two lines or more each (else a
-    gap in a line or two, such as a form's label and its field, would part them)."""
+    gap in a line or two, such as a form's label and its field, would part them); with the
+    column of each line number (those left out are in column 0)."""
     columns = text_columns(_big(stats, unit)[comps], unit)
     if len(columns) > 1:
-        line_map, order = np.zeros(comps.shape, np.int32), []
-        for x0, x1 in columns:
+        line_map, order, column_of = np.zeros(comps.shape, np.int32), [], {}
+        for k, (x0, x1) in enumerate(columns):
             _, sub, sub_stats, _ = cv2.connectedComponentsWithStats((comps[:, x0:x1] > 0).astype(np.uint8), connectivity=8)
             lines, sub_order = _lines(sub, sub_stats, unit, pitch)
             if len(sub_order) < 2:
@@ -278,9 +281,10 @@ def _lines_by_column(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: f
             shift = int(line_map.max())
             line_map[:, x0:x1] = np.where(lines > 0, lines + shift, 0)
             order += [v + shift for v in sub_order]
+            column_of.update({v + shift: k for v in sub_order})
         else:
-            return line_map, order
-    return _lines(comps, stats, unit, pitch)
+            return line_map, order, column_of
+    return *_lines(comps, stats, unit, pitch), {}
 
 
 def _lines(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float) -> tuple[np.ndarray, list[int]]:
@@ -412,7 +416,7 @@ def _join_cores(labels: np.ndarray, pitch: float, centre: np.ndarray, extent: np
 
 
 def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: list[int], unit: float,
-             to_input: np.ndarray, size: tuple[int, int]) -> list[LineRegion]:
+             to_input: np.ndarray, size: tuple[int, int], column_of: dict[int, int]) -> list[LineRegion]:
     """Cut each line out of the straightened page and say where it lies in the input image.
 
     A line's image is its box of the flattened page with the ink of everything else (other
@@ -445,7 +449,7 @@ def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: li
         polygon = _apply(m, np.array([[ix0, iy0], [ix1, iy0], [ix1, iy1], [ix0, iy1]]))
         baseline = _apply(m, np.array([[ix0, base], [ix1, base]]))
         regions.append(LineRegion(_bbox(_apply(m, ink), size), _int_points(polygon), _int_points(baseline),
-                                  image, split_words(mask, unit), ink, m, size))
+                                  image, split_words(mask, unit), ink, m, size, column_of.get(n, 0)))
     return regions
 
 

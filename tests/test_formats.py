@@ -72,6 +72,27 @@ def test_a_turned_page_says_so_in_each_format(real_page, schemas, orientation, p
     assert "orientation" not in formats.write(real_page[1], "page-xml", "page.png")
 
 
+def test_columns_are_text_blocks_in_each_format(real_page, schemas, tmp_path):
+    """Lines of two columns (Line.block) go into two regions / blocks / areas, valid, with IDs
+    that stay unique, and come back from PAGE XML in their blocks."""
+    _, page = real_page
+    half = len(page.lines) // 2
+    page = dataclasses.replace(page, lines=[dataclasses.replace(ln, block=int(i >= half))
+                                            for i, ln in enumerate(page.lines)])
+    for fmt, tag in (("page-xml", "<TextRegion "), ("alto", "<TextBlock ")):
+        doc = formats.write(page, fmt, "page.png")
+        schemas[fmt].validate(doc)   # IDs are xs:ID in both: a repeated one fails
+        assert doc.count(tag) == 2
+    root = ET.fromstring(formats.write(page, "hocr", "page.png"))
+    areas = [el for el in root.iter() if el.get("class") == "ocr_carea"]
+    assert len(areas) == 2 and len({el.get("id") for el in root.iter() if el.get("id")}) == \
+        len([el for el in root.iter() if el.get("id")])
+    (tmp_path / "page.xml").write_text(formats.write(page, "page-xml", "page.png"))
+    back, _ = formats.read_page_xml(tmp_path / "page.xml")
+    assert [ln.block for ln in back.lines] == [ln.block for ln in page.lines]
+    assert json.loads(formats.write(page, "json"))["lines"][-1]["block"] == 1
+
+
 def test_xml_validation_catches_a_broken_document(real_page, schemas):
     """The validation is real: a document with a bad coordinate is refused."""
     _, page = real_page
