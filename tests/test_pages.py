@@ -90,6 +90,9 @@ def test_data_pages_refuses_bad_requests(mini_iam_ondb, tmp_path, capsys):
     assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
                  "-o", str(tmp_path), "--degrade", "rotation,blur"]) == 2
     assert "unknown degradation 'blur'" in capsys.readouterr().err
+    assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
+                 "-o", str(tmp_path), "--columns", "0"]) == 2
+    assert "columns must be 1 or more" in capsys.readouterr().err
     with pytest.raises(ValueError, match="jpeg"):
         Degrade.parse("jpeg=high")
     assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(tmp_path),
