@@ -15,8 +15,8 @@ The steps, each cheap and explainable:
 7. give every ink component to the core it overlaps; a component spanning two cores (lines that
    touch) is cut pixel by pixel at the seam between their centre lines; specks far from any
    line and lines too small to be writing are dropped. Columns side by side (paper at least
-   COLUMN_GAP units wide all the way down between them, two lines or more in each) are taken one
-   at a time, so that their lines stay apart;
+   COLUMN_GAP units wide all the way down between them; two lines or more, and COLUMN_SHARE of the
+   writing's width, in each) are taken one at a time, so that their lines stay apart;
 8. order lines top to bottom (the left column's first), cut each out of the deskewed page with
    other lines' ink erased, and split it into words at gaps wider than half a unit;
 9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
