@@ -6,7 +6,8 @@
    pieces (the strokes in the first 15 % of every 60th line, 24/32/48 px tall) segmentation
    finds exactly one line, which is what `layout="auto"` needs to read them as one line;
 3. words: on how many found lines of composed pages the gaps give exactly the transcription's
-   number of words (the word boxes then come from the gaps).
+   number of words (the word boxes then come from the gaps), and how wide the gaps between words
+   get, in units (the scale of segment.COLUMN_GAP).
 
     python benchmarks/segment_checks.py --root ../shared/data/iam-ondb --split testset_v
 """
@@ -61,13 +62,17 @@ def crop_stats(ds: IamOnDB) -> dict:
 
 def word_stats(ds: IamOnDB, every: int) -> dict:
     same = total = 0
+    gaps = []   # between neighbouring words of a found line, in units (segment.COLUMN_GAP's scale)
     for k, idx in enumerate(forms_of(ds)[::every]):
         image, truth = compose([ds.strokes(i) for i in idx], [ds.labels[i] for i in idx], np.random.default_rng(k))
         layout = segment(image)
         for i, j in match([r.box for r in layout.lines], [ln.box for ln in truth.lines]):
             same += len(layout.lines[i].words) == len(truth.lines[j].text.split())
             total += 1
-    return {"lines": total, "gap_words_equal_transcription": round(same / max(total, 1), 3)}
+        for region in layout.lines:
+            gaps += [(b0 - a1) / layout.unit for (_, a1), (b0, _) in zip(region.words, region.words[1:])]
+    return {"lines": total, "gap_words_equal_transcription": round(same / max(total, 1), 3),
+            "word_gap_units_p99": round(float(np.percentile(gaps, 99)), 2), "word_gap_units_max": round(max(gaps), 2)}
 
 
 def main() -> None:

@@ -113,8 +113,7 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
 
 def side_by_side(lines: list[ink.Strokes], columns: list[int], rng: np.random.Generator) -> list[ink.Strokes]:
     """The lines laid out (`line_offsets`) column by column, `columns` giving each one's line
-    count; each column's top left at the first's top, after a gap of 2-4 line heights (real
-    two-column pages leave a centimetre or more; word gaps are under one line height)."""
+    count; each column's top left at the first's top, after a gap of 2-4 of its line heights."""
     out, x = [], None
     for k, n in enumerate(columns):
         block = lines[sum(columns[:k]):sum(columns[:k]) + n]

@@ -38,10 +38,11 @@ RULE_SHAPE = 4          # ink erased as a rule lies in components this many time
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
 PAD = 4                 # pixels of paper kept around a line image
 WORK_PIXELS = 6_000_000  # larger pages are shrunk to this for segmentation (a 300 dpi A4 page is 8.7 M)
-# Paper this many units wide, from the top of the writing to its bottom, parts columns: word gaps
-# reach 3 units on drawn testset_t pages, and two-column pages leave a centimetre or more. Each
-# column must hold at least COLUMN_SHARE of the writing's width: a form's printed labels beside
-# the written fields, or a note in the margin, stay on the lines they belong to.
+# Paper this many units wide, from the top of the writing to its bottom, parts columns. A single gap
+# between words is rarely as wide (99% are under 2.4 units on drawn testset_t pages, 3.8 on
+# testset_v; the widest 4.4 and 6.6: benchmarks/segment_checks.py), and a band must run past every
+# line. Each column must hold at least COLUMN_SHARE of the writing's width: a form's printed labels
+# beside the written fields, or a note in the margin, stay on the lines they belong to.
 COLUMN_GAP = 4.5
 COLUMN_SHARE = 0.25
 
