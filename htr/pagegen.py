@@ -115,8 +115,9 @@ def side_by_side(lines: list[ink.Strokes], columns: list[int], rng: np.random.Ge
     """The lines laid out (`line_offsets`) column by column, `columns` giving each one's line
     count; each column's top left at the first's top, after a gap of 2-4 of its line heights."""
     out, x = [], None
-    for k, n in enumerate(columns):
-        block = lines[sum(columns[:k]):sum(columns[:k]) + n]
+    ends = np.cumsum(columns)
+    for k, (start, end) in enumerate(zip(ends - columns, ends)):
+        block = lines[start:end]
         block = [[s + np.array([*o, 0], np.float32) for s in strokes] for strokes, o in zip(block, line_offsets(block, rng))]
         x0, y0, x1, y1 = ink.ink_bbox([s for strokes in block for s in strokes])
         if x is None:

@@ -46,7 +46,7 @@ def run(args) -> int:
 
     from htr.api import read_many
     from htr.formats import SUFFIXES, document, write
-    from htr.imageio import FilePage, ImageError, load_image, pages_of
+    from htr.imageio import ImageError, load_image, pages_of
     from htr.modeldir import atomic_write
     from htr.pdf import SearchablePdf
     status = 0
@@ -80,7 +80,7 @@ def run(args) -> int:
     quiet = not many or (args.format == "text" and not args.output_dir and sys.stdout.isatty())
     for i, (source, page) in enumerate(tqdm(zip(sources, pages), total=len(sources), unit="image",
                                             file=sys.stderr, disable=True if quiet else None)):
-        path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
+        path, number = _path_and_page(source)
         if isinstance(page, ImageError):
             tqdm.write(f"htr: error: {page}", file=sys.stderr)
             status = 2
@@ -110,11 +110,16 @@ def run(args) -> int:
     return status
 
 
+def _path_and_page(source) -> tuple[str, int | None]:
+    """The file a source comes from, and its page number when it is a page of a document."""
+    from htr.imageio import FilePage
+    return (source.path, source.number) if isinstance(source, FilePage) else (source, None)
+
+
 def _stem(source) -> str:
     """The name of an image's files in --output-dir and --overlay: its file name's stem, with -pK
     for page K of a document."""
-    from htr.imageio import FilePage
-    path, number = (source.path, source.number) if isinstance(source, FilePage) else (source, None)
+    path, number = _path_and_page(source)
     return ("stdin" if path == STDIN else Path(path).stem) + (f"-p{number}" if number else "")
 
 
