@@ -142,4 +142,4 @@ def _place(region: LineRegion, line: Line) -> Line:
         [(wd.box[0], wd.box[2]) for wd in line.words]
     words = [Word(wd.text, region.box_of(x0, x1), wd.confidence) for wd, (x0, x1) in zip(line.words, spans)]
     return Line(line.text, region.box, line.confidence, words, polygon=region.polygon, baseline=region.baseline,
-                block=region.column)
+                block=region.block)

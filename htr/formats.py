@@ -4,8 +4,8 @@ searchable PDF (the image with the words laid over it invisibly: htr/pdf.py).
 PAGE (2019-07-15) and ALTO (v4.2) documents validate against the schemas shipped in
 htr/schemas/ (`schema(name)` loads them offline); hOCR is well-formed XHTML with the standard
 ocr_page / ocr_carea / ocr_par / ocr_line / ocrx_word classes and `bbox` titles. A page holds a
-text block per column of writing (`Line.block`), each with its lines in reading order. `overlay`
-draws the result on the image.
+text block per column of writing and per stretch of writing across columns, such as a title
+(`Line.block`), each with its lines in reading order. `overlay` draws the result on the image.
 """
 from __future__ import annotations
 
@@ -86,8 +86,8 @@ def words_of(line: Line) -> list[Word]:
 
 
 def blocks(page: Page) -> list[list[Line]]:
-    """The page's lines by text block (column of writing), in reading order: one block, unless
-    segmentation found columns."""
+    """The page's lines by text block (a column, or writing across columns), in reading order:
+    one block, unless segmentation found columns."""
     out: dict[int, list[Line]] = {}
     for line in page.lines:
         out.setdefault(line.block, []).append(line)

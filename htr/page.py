@@ -26,7 +26,7 @@ class Line:
     words: list[Word] = field(default_factory=list)
     polygon: list[Point] | None = None
     baseline: list[Point] | None = None
-    block: int = 0   # the text block (column of writing) the line is in, from 0, left to right
+    block: int = 0   # its text block (a column, or writing across columns), from 0 in reading order
 
 
 @dataclass

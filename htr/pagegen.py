@@ -72,14 +72,19 @@ def line_offsets(lines: list[ink.Strokes], rng: np.random.Generator) -> list[np.
 
 
 def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator,
-            degrade: Degrade | None = None, scale: float = SCALE, columns: list[int] | None = None
-            ) -> tuple[np.ndarray, Page]:
+            degrade: Degrade | None = None, scale: float = SCALE, columns: list[int] | None = None,
+            heading: bool = False) -> tuple[np.ndarray, Page]:
     """Draw the lines of one form as a page; returns the image and the ground-truth Page.
     `columns` (line counts, e.g. [9, 8]) lays out several forms side by side, each in the
-    writer's layout, one column per form: the truth lists the left column's lines first."""
+    writer's layout, one column per form: the truth lists the left column's lines first.
+    `heading`: the first line is a title centred above the columns (not counted in `columns`)."""
     degrade = degrade or Degrade()
     scale *= rng.uniform(0.85, 1.15)
-    lines = side_by_side(lines, columns or [len(lines)], rng)
+    if heading:
+        body = side_by_side(lines[1:], columns or [len(lines) - 1], rng)
+        lines = [above(lines[0], body, rng), *body]
+    else:
+        lines = side_by_side(lines, columns or [len(lines)], rng)
     x0, y0, x1, y1 = ink.ink_bbox([s for strokes in lines for s in strokes])
     margin = MARGIN * (x1 - x0) * scale
     width, height = int((x1 - x0) * scale + 2 * margin), int((y1 - y0) * scale + 2 * margin)
@@ -128,6 +133,15 @@ def side_by_side(lines: list[ink.Strokes], columns: list[int], rng: np.random.Ge
             height = float(np.median([b[3] - b[1] for b in map(ink.ink_bbox, block)]))
             x += (x1 - x0) + rng.uniform(2, 4) * height
     return out
+
+
+def above(title: ink.Strokes, body: list[ink.Strokes], rng: np.random.Generator) -> ink.Strokes:
+    """The title line moved to stand centred above the body's lines, 1-2 line heights over them:
+    a heading across every column, as a page of two columns often has."""
+    x0, y0, x1, _ = ink.ink_bbox([s for strokes in body for s in strokes])
+    tx0, ty0, tx1, ty1 = ink.ink_bbox(title)
+    shift = np.array([(x0 + x1) / 2 - (tx0 + tx1) / 2, y0 - ty1 - rng.uniform(1, 2) * (ty1 - ty0), 0], np.float32)
+    return [s + shift for s in title]
 
 
 def _warp(width: int, height: int, rng: np.random.Generator, degrade: Degrade) -> np.ndarray | None:
@@ -186,10 +200,11 @@ def encode(image: np.ndarray, degrade: Degrade) -> tuple[bytes, str]:
 
 
 def write_pages(dataset, out: str | Path, split: str, degrade: Degrade | None = None, seed: int = 0,
-                limit: int = 0, progress=None, columns: int = 1) -> list[str]:
+                limit: int = 0, progress=None, columns: int = 1, heading: bool = False) -> list[str]:
     """Compose every form of an IAM-OnDB dataset into OUT/pages/ID.{png,jpg} + ID.xml and list the
     page ids in OUT/SPLIT.txt (the layout `iam-ondb-pages` reads). Returns the page ids. With
-    `columns` > 1, each page holds that many consecutive forms side by side (ID: FORM+FORM)."""
+    `columns` > 1, each page holds that many consecutive forms side by side (ID: FORM+FORM). With
+    `heading`, the first form's first line stands above them all as the page's title."""
     from htr.formats import page_xml
     if columns < 1:
         raise ValueError(f"columns must be 1 or more, not {columns}")
@@ -204,8 +219,10 @@ def write_pages(dataset, out: str | Path, split: str, degrade: Degrade | None = 
     for n, (form, group) in enumerate(zip(ids, groups)):
         rng = np.random.default_rng([seed, n])
         idx = [i for name in group for i in forms[name]]
+        counts = [len(forms[name]) for name in group]
+        counts[0] -= heading   # (a form of one line that gave it leaves no column of its own)
         image, truth = compose([dataset.strokes(i) for i in idx], [dataset.labels[i] for i in idx], rng, degrade,
-                               columns=[len(forms[name]) for name in group])
+                               columns=[c for c in counts if c], heading=heading)
         data, suffix = encode(image, degrade)
         (out / "pages" / f"{form}{suffix}").write_bytes(data)
         (out / "pages" / f"{form}.xml").write_text(page_xml(truth, image_name=f"{form}{suffix}"), encoding="utf-8")

@@ -16,8 +16,10 @@ The steps, each cheap and explainable:
    touch) is cut pixel by pixel at the seam between their centre lines; specks far from any
    line and lines too small to be writing are dropped. Columns side by side (paper at least
    COLUMN_GAP units wide all the way down between them; two lines or more, and COLUMN_SHARE of the
-   writing's width, in each) are taken one at a time, so that their lines stay apart;
-8. order lines top to bottom (the left column's first), cut each out of the deskewed page with
+   writing's width, in each) are taken one at a time, so that their lines stay apart; writing
+   across the columns above or below them (a title) is a block of its own (`text_blocks`);
+8. order lines top to bottom (block by block: a title, the left column, the right column, what
+   runs across below them), cut each out of the deskewed page with
    other lines' ink erased, and split it into words at gaps wider than half a unit;
 9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
 
@@ -38,7 +40,7 @@ RULE_SHAPE = 4          # ink erased as a rule lies in components this many time
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
 PAD = 4                 # pixels of paper kept around a line image
 WORK_PIXELS = 6_000_000  # larger pages are shrunk to this for segmentation (a 300 dpi A4 page is 8.7 M)
-# Paper this many units wide, from the top of the writing to its bottom, parts columns. A single gap
+# Paper this many units wide, from the top of the columns to their bottom, parts them. A single gap
 # between words is rarely as wide (99% are under 2.4 units on drawn testset_t pages, 3.8 on
 # testset_v; the widest 4.4 and 6.6: benchmarks/segment_checks.py), and a band must run past every
 # line. Each column must hold at least COLUMN_SHARE of the writing's width: a form's printed labels
@@ -58,7 +60,7 @@ class LineRegion:
     ink: np.ndarray = field(repr=False)        # (N, 2) x, y of the line's ink pixels in `image`
     to_input: np.ndarray = field(repr=False)   # 2x3 affine map from `image` to input pixels
     size: tuple[int, int] = field(repr=False)  # input image width, height (boxes stay inside)
-    column: int = 0                 # the column of writing it is in, from 0, left to right
+    block: int = 0                  # the text block it is in, from 0 in reading order (`text_blocks`)
 
     def box_of(self, x0: int, x1: int) -> Box:
         """Input-pixel box of the line's ink in columns [x0, x1) of `image` (e.g. a word)."""
@@ -198,8 +200,8 @@ def segment(gray: np.ndarray) -> Layout:
     # The unit of every other length: about an x-height. Components are letters in print but
     # whole words in cursive, so where lines are close it is taken from their spacing instead.
     unit = min(text_height, pitch / 2.5) if pitch else text_height
-    line_map, order, column_of = _lines_by_column(comps, stats, unit, pitch or 4 * unit)
-    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h), column_of)
+    line_map, order, block_of = _lines_by_block(comps, stats, unit, pitch or 4 * unit)
+    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h), block_of)
     regions = drop_cut_lines(regions, h)
     return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
 
@@ -254,8 +256,13 @@ def text_columns(writing: np.ndarray, unit: float) -> list[tuple[int, int]]:
     """Column ranges [x0, x1) of a mask of writing, left to right: cut in the middle of every
     band of paper at least COLUMN_GAP units wide between inked columns, when every part is wide
     (COLUMN_SHARE); else one range."""
-    W = writing.shape[1]
-    inked = np.flatnonzero(writing.any(axis=0))
+    return _columns(writing.any(axis=0), unit)
+
+
+def _columns(inked_columns: np.ndarray, unit: float) -> list[tuple[int, int]]:
+    """`text_columns` from whether each column of pixels holds writing."""
+    W = len(inked_columns)
+    inked = np.flatnonzero(inked_columns)
     gaps = np.flatnonzero(np.diff(inked) > COLUMN_GAP * unit)
     if not len(gaps):
         return [(0, W)]
@@ -266,25 +273,73 @@ def text_columns(writing: np.ndarray, unit: float) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _lines_by_column(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float
+def text_blocks(writing: np.ndarray, unit: float, pitch: float) -> list[tuple[Box, bool]]:
+    """Blocks of a mask of writing in reading order, each a box (x0, y0, x1, y1) and whether it is
+    a column. The page is cut across at blank rows into stripes; the tallest run of stripes that
+    has columns (`text_columns` of that run alone) and, unless it is the whole page, room for two
+    lines (1.5 `pitch`) is taken in columns, and the writing above and below it as one block
+    each, if it runs across the paper between the columns and has no columns of its own: a
+    title, or a closing line. (Else the columns are only closer somewhere else, and the page is
+    read as one block.)"""
+    H, W = writing.shape
+    whole = [((0, 0, W, H), False)]
+    rows = np.flatnonzero(writing.any(axis=1))
+    if not len(rows):
+        return whole
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    starts, ends = rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]] + 1
+    cuts = [0, *((ends[:-1] + starts[1:]) // 2).tolist(), H]   # stripe s: rows cuts[s] to cuts[s + 1]
+    inked = np.stack([writing[a:b].any(axis=0) for a, b in zip(cuts[:-1], cuts[1:])])
+    used = np.flatnonzero(inked.any(axis=0))
+    lo, hi = int(used[0]), int(used[-1]) + 1
+    band = np.ones((1, max(int(COLUMN_GAP * unit), 1)), np.uint8)   # as wide as `_columns` asks
+    n, best = len(inked), None
+    for i in range(n):
+        blank, union = np.ones(hi - lo, np.uint8), np.zeros(W, bool)
+        for j in range(i + 1, n + 1):   # stripes i..j-1 as the part in columns
+            blank &= ~inked[j - 1, lo:hi]
+            union |= inked[j - 1]
+            if not cv2.erode(blank[None], band, borderValue=0).any():
+                break   # no band of paper across stripes i..j-1 wide enough: none further down
+            if cuts[j] - cuts[i] < 1.5 * pitch and (i, j) != (0, n):
+                continue   # too low for two lines: a line with a wide gap, not columns
+            columns = _columns(union, unit)
+            if len(columns) > 1 and (best is None or cuts[j] - cuts[i] > cuts[best[1]] - cuts[best[0]]):
+                best = (i, j, columns, union.copy())
+    if best is None:
+        return whole
+    i, j, columns, union = best
+    inked_x = np.flatnonzero(union)
+    papers = [(inked_x[inked_x < x].max() + 1, inked_x[inked_x >= x].min()) for _, x in columns[:-1]]
+    for part in (inked[:i], inked[j:]):
+        across = part.any(axis=0)
+        if len(part) and (len(_columns(across, unit)) > 1 or not all(across[p0:p1].any() for p0, p1 in papers)):
+            return whole
+    return [*([((0, 0, W, cuts[i]), False)] if i else []),
+            *(((x0, cuts[i], x1, cuts[j]), True) for x0, x1 in columns),
+            *([((0, cuts[j], W, H), False)] if j < n else [])]
+
+
+def _lines_by_block(comps: np.ndarray, stats: np.ndarray, unit: float, pitch: float
                      ) -> tuple[np.ndarray, list[int], dict[int, int]]:
-    """`_lines`, column by column when the page has columns of two lines or more each (else a
-    gap in a line or two, such as a form's label and its field, would part them); with the
-    column of each line number (those left out are in column 0)."""
-    columns = text_columns(_big(stats, unit)[comps], unit)
-    if len(columns) > 1:
-        line_map, order, column_of = np.zeros(comps.shape, np.int32), [], {}
-        for k, (x0, x1) in enumerate(columns):
-            _, sub, sub_stats, _ = cv2.connectedComponentsWithStats((comps[:, x0:x1] > 0).astype(np.uint8), connectivity=8)
+    """`_lines`, block by block (`text_blocks`) when the page has columns of two lines or more
+    each (else a gap in a line or two, such as a form's label and its field, would part them);
+    with the block of each line number (those left out are in block 0)."""
+    blocks = text_blocks(_big(stats, unit)[comps], unit, pitch)
+    if len(blocks) > 1:
+        line_map, order, block_of = np.zeros(comps.shape, np.int32), [], {}
+        for k, ((x0, y0, x1, y1), column) in enumerate(blocks):
+            part = (comps[y0:y1, x0:x1] > 0).astype(np.uint8)
+            _, sub, sub_stats, _ = cv2.connectedComponentsWithStats(part, connectivity=8)
             lines, sub_order = _lines(sub, sub_stats, unit, pitch)
-            if len(sub_order) < 2:
+            if column and len(sub_order) < 2:
                 break
             shift = int(line_map.max())
-            line_map[:, x0:x1] = np.where(lines > 0, lines + shift, 0)
+            line_map[y0:y1, x0:x1] = np.where(lines > 0, lines + shift, 0)
             order += [v + shift for v in sub_order]
-            column_of.update({v + shift: k for v in sub_order})
+            block_of.update({v + shift: k for v in sub_order})
         else:
-            return line_map, order, column_of
+            return line_map, order, block_of
     return *_lines(comps, stats, unit, pitch), {}
 
 
@@ -417,7 +472,7 @@ def _join_cores(labels: np.ndarray, pitch: float, centre: np.ndarray, extent: np
 
 
 def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: list[int], unit: float,
-             to_input: np.ndarray, size: tuple[int, int], column_of: dict[int, int]) -> list[LineRegion]:
+             to_input: np.ndarray, size: tuple[int, int], block_of: dict[int, int]) -> list[LineRegion]:
     """Cut each line out of the straightened page and say where it lies in the input image.
 
     A line's image is its box of the flattened page with the ink of everything else (other
@@ -450,7 +505,7 @@ def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: li
         polygon = _apply(m, np.array([[ix0, iy0], [ix1, iy0], [ix1, iy1], [ix0, iy1]]))
         baseline = _apply(m, np.array([[ix0, base], [ix1, base]]))
         regions.append(LineRegion(_bbox(_apply(m, ink), size), _int_points(polygon), _int_points(baseline),
-                                  image, split_words(mask, unit), ink, m, size, column_of.get(n, 0)))
+                                  image, split_words(mask, unit), ink, m, size, block_of.get(n, 0)))
     return regions
 
 

@@ -67,19 +67,27 @@ def test_data_pages_writes_pages_with_truth(pages, mini_iam_ondb):
             assert dark[outside].sum() <= 0.003 * dark.sum()
 
 
-def test_two_column_pages_are_written_and_read_column_by_column(mini_iam_ondb, tmp_path, capsys):
+@pytest.mark.parametrize("heading", [False, True])
+def test_two_column_pages_are_written_and_read_column_by_column(mini_iam_ondb, tmp_path, capsys, heading):
     """`htr data pages --columns 2` puts two forms side by side (truth: the left one's lines
-    first); page evaluation finds their lines as it finds one form's."""
+    first); page evaluation finds their lines as it finds one form's. With `--heading` the first
+    line stands above both columns, across the paper between them, and is found as well."""
     assert main(["data", "pages", "--dataset", "iam-ondb", "--root", str(mini_iam_ondb), "--split", "mini",
-                 "-o", str(tmp_path), "--columns", "2"]) == 0
+                 "-o", str(tmp_path), "--columns", "2", *(["--heading"] if heading else [])]) == 0
     lines = IamOnDB(mini_iam_ondb, "mini")
     forms = sorted({i.rsplit("-", 1)[0] for i in lines.ids})
     ds = open_dataset("iam-ondb-pages", root=str(tmp_path), split="mini")
     assert ds.ids == ["+".join(forms[:2])]
     want = [lines.labels[k] for form in forms[:2] for k, item in enumerate(lines.ids) if item.startswith(form)]
-    assert ds.truth(0).text == "\n".join(want)
-    left, right = ds.truth(0).lines[0].box, ds.truth(0).lines[-1].box
+    truth = ds.truth(0).lines
+    assert [ln.text for ln in truth] == want
+    first = len([i for i in lines.ids if i.startswith(forms[0])])
+    left, right = truth[1 if heading else 0].box, truth[-1].box
     assert right[0] > left[2]   # the second form stands to the right of the first
+    if heading:
+        left_end, right_start = max(ln.box[2] for ln in truth[1:first]), min(ln.box[0] for ln in truth[first:])
+        assert truth[0].box[0] < left_end < right_start < truth[0].box[2]   # the title runs across
+        assert truth[0].box[3] < min(ln.box[1] for ln in truth[1:])          # above everything
     capsys.readouterr()
     assert main(["eval", "--task", "pages", "--dataset", "iam-ondb-pages", "--root", str(tmp_path), "--split", "mini",
                  "--detection-only", "--json"]) == 0

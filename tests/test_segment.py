@@ -11,7 +11,7 @@ from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
 from htr.pagegen import Degrade, compose
 from htr.metrics import iou, match
-from htr.segment import estimate_skew, segment, split_words
+from htr.segment import estimate_skew, segment, split_words, text_blocks
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,46 @@ def test_columns_side_by_side_are_read_one_after_the_other(forms):
     for k in range(2):
         (a, text_a), (b, text_b) = forms[k], forms[k + 1]
         image, truth = compose(a + b, text_a + text_b, np.random.default_rng(k), columns=[len(a), len(b)])
-        assert [r.column for r in _check(image, truth).lines] == [0] * len(a) + [1] * len(b)
+        assert [r.block for r in _check(image, truth).lines] == [0] * len(a) + [1] * len(b)
+
+
+def test_a_title_across_two_columns_is_read_first_and_the_columns_after_it(forms):
+    """A title centred above two columns crosses the band of paper between them: the columns
+    are still found below it, and the reading order is title, left column, right column."""
+    for k in range(2):
+        (a, text_a), (b, text_b) = forms[k], forms[k + 1]
+        image, truth = compose(a + b, text_a + text_b, np.random.default_rng(k), columns=[len(a) - 1, len(b)],
+                               heading=True)
+        left_end = max(ln.box[2] for ln in truth.lines[1:len(a)])
+        right_start = min(ln.box[0] for ln in truth.lines[len(a):])
+        title = truth.lines[0].box
+        assert title[0] < left_end < right_start < title[2]   # the title does run across the gap
+        assert [r.block for r in _check(image, truth).lines] == [0] + [1] * (len(a) - 1) + [2] * len(b)
+
+
+def _writing(rows: list[list[tuple[int, int]]]) -> np.ndarray:
+    """A mask of writing: row k holds bars 20 px high at y = 40 k over the given x ranges."""
+    mask = np.zeros((40 * len(rows), 1000), np.uint8)
+    for k, bars in enumerate(rows):
+        for x0, x1 in bars:
+            mask[40 * k + 10:40 * k + 30, x0:x1] = 1
+    return mask
+
+
+def test_text_blocks_take_writing_across_the_columns_as_blocks_of_its_own():
+    """Bars as lines (unit 10 px, so the band between columns must be 45 px wide)."""
+    columns = [[(0, 400), (500, 1000)]] * 5
+    title, footer = [[(200, 800)]], [[(100, 700)]]
+    blocks = text_blocks(_writing(title + columns + footer), 10, 40)
+    assert blocks == [((0, 0, 1000, 40), False), ((0, 40, 450, 240), True), ((450, 40, 1000, 240), True),
+                      ((0, 240, 1000, 280), False)]
+    assert text_blocks(_writing(columns), 10, 40) == [((0, 0, 450, 200), True), ((450, 0, 1000, 200), True)]
+    # columns whose band moves half-way (top 400-500, bottom 460-520) are not two stacks of columns
+    moved = [[(0, 400), (500, 1000)]] * 3 + [[(0, 460), (520, 1000)]] * 3
+    assert text_blocks(_writing(moved), 10, 40) == [((0, 0, 1000, 240), False)]
+    # a line with a wide gap between title and columns is not columns either
+    gap = [[(0, 300), (600, 1000)]]
+    assert text_blocks(_writing(title + gap), 10, 40) == [((0, 0, 1000, 80), False)]
 
 
 def test_a_narrow_column_beside_the_writing_is_not_a_column(forms, monkeypatch):
@@ -223,5 +262,5 @@ def test_a_narrow_column_beside_the_writing_is_not_a_column(forms, monkeypatch):
         page[y:y + 60, 40:40 + label.shape[1]] = label
         page[y:y + 60, 340:340 + field.shape[1]] = field
     found = [r.box for r in segment(page).lines]
-    monkeypatch.setattr(seg, "_lines_by_column", lambda *args: (*seg._lines(*args), {}))
+    monkeypatch.setattr(seg, "_lines_by_block", lambda *args: (*seg._lines(*args), {}))
     assert found == [r.box for r in segment(page).lines] and len(found) >= 3

@@ -16,6 +16,8 @@ def register(actions) -> None:
     p.add_argument("--limit", type=int, default=0, help="only the first N pages")
     p.add_argument("--columns", type=int, default=1,
                    help="forms side by side on a page, one column each (2: two-column pages)")
+    p.add_argument("--heading", action="store_true",
+                   help="the first form's first line stands above the page's columns as its title")
     p.set_defaults(func=run)
 
 
@@ -29,6 +31,7 @@ def run(args) -> int:
 
     def progress(done: int, total: int) -> None:
         print(f"\r{done}/{total} pages", end="" if done < total else "\n", file=sys.stderr)
-    ids = write_pages(dataset, args.out, dataset.split, degrade, args.seed, args.limit, progress, args.columns)
+    ids = write_pages(dataset, args.out, dataset.split, degrade, args.seed, args.limit, progress, args.columns,
+                      args.heading)
     print(f"wrote {len(ids)} pages to {args.out}/pages and their list to {args.out}/{dataset.split}.txt")
     return 0
