@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
+from htr.imageio import FilePage
 from htr.page import Box, Line, Page, Point, Word
 
 FORMATS = ("text", "json", "page-xml", "alto", "hocr", "pdf")
@@ -43,9 +44,10 @@ def write(page: Page, fmt: str, image_name: str = "") -> str:
     return writers[fmt](page, image_name)
 
 
-def document(page: Page, fmt: str, image_name: str = "", image: np.ndarray | None = None) -> bytes:
+def document(page: Page, fmt: str, image_name: str = "", image: np.ndarray | FilePage | None = None) -> bytes:
     """The file of format `fmt` for a page: UTF-8 text, or for pdf a searchable PDF of the image
-    the page was read from (gray, or RGB: `load_image(..., color=True)`)."""
+    the page was read from (gray, or RGB: `load_image(..., color=True)`), or of the PDF page it
+    was read from, kept as it is (a FilePage holding the PDF's bytes)."""
     if fmt != "pdf":
         return write(page, fmt, image_name).encode("utf-8")
     if image is None:

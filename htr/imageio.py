@@ -73,7 +73,7 @@ PDF_DPI = 200
 
 
 # PDFium is not thread-safe, and the service reads uploads in threads.
-_PDFIUM = threading.Lock()
+PDFIUM = threading.Lock()
 
 
 def is_pdf(data: bytes) -> bool:
@@ -91,7 +91,7 @@ def _pdf(data: bytes, name: str):
 def _render_pdf(data: bytes, name: str, max_pixels: int, page: int | None, color: bool = False) -> Image.Image:
     """A PDF page drawn in grayscale (or colour) at PDF_DPI; a page so large that this would pass
     max_pixels is drawn at the resolution that fits instead of being refused."""
-    with _PDFIUM:   # closed inside the lock too, not whenever the garbage collector runs
+    with PDFIUM:   # closed inside the lock too, not whenever the garbage collector runs
         doc = _pdf(data, name)
         try:
             number = _pick_page(name, "PDF", len(doc), page)
@@ -230,7 +230,7 @@ def pages_of(source: str | os.PathLike | bytes, name: str | None = None) -> list
         else:
             pdf = is_pdf(data)
         if pdf:
-            with _PDFIUM:
+            with PDFIUM:
                 doc = _pdf(data if data is not None else _read_file(Path(source), name), name)
                 pages = len(doc)
                 doc.close()

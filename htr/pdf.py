@@ -7,6 +7,10 @@ Written by hand: a page is a JPEG, one standard font and a few text operators, s
 is needed. The font is Courier, whose glyphs are all 0.6 em wide: a word's width at any size is
 known without font metrics, and horizontal scaling (Tz) fits it to its box exactly. Words sit on
 their line's baseline (found by segmentation, skew and all), so that viewers take them as a line.
+
+A page of a PDF is kept as it is instead (its own images at their own resolution, its vector
+drawing and any text it has), with the words laid over it: PDFium copies the page in and places
+a page of the words alone over it, turned to the page's own rotation.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from htr.formats import words_of
+from htr.imageio import PDFIUM, FilePage, is_pdf
 from htr.page import Line, Page
 
 # A page's longer side is at most an A4 page's (11.69 in): a 300 dpi scan keeps its paper size,
@@ -36,10 +41,18 @@ class SearchablePdf:
         self.objects: list[bytes] = [b"", b"", font]   # 1 catalog and 2 page tree, written last
         self.kids: list[int] = []
         self.title = title
+        self.kept: list[tuple[int, FilePage, Page]] = []   # pages of PDFs, with where they go
 
-    def add(self, image: np.ndarray, page: Page) -> None:
-        """A page: the image (grayscale, or RGB as `load_image(..., color=True)` gives it) and the
-        Page read from it (boxes in its pixels)."""
+    def add(self, image: np.ndarray | FilePage, page: Page) -> None:
+        """A page: the image (grayscale, or RGB as `load_image(..., color=True)` gives it), or the
+        page of a PDF (a FilePage holding the file's bytes), and the Page read from it (boxes in
+        its pixels; a PDF page's as `load_image` draws it)."""
+        if isinstance(image, FilePage):
+            if image.data is None or not is_pdf(image.data) or image.number is None:
+                raise ValueError(f"{image}: only a page of a PDF held in memory is kept as it is")
+            self.kids.append(self._add(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1 1] >>"))  # its place
+            self.kept.append((len(self.kids) - 1, image, page))
+            return
         h, w = image.shape[:2]
         if (page.width, page.height) != (w, h):
             raise ValueError(f"the page was read from a {page.width}x{page.height} image, not this {w}x{h} one")
@@ -65,7 +78,8 @@ class SearchablePdf:
         objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
         objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in self.kids)}] /Count {len(self.kids)} >>".encode()
         objects.append(b"<< /Producer (htr)" + (b" /Title " + _string(self.title) if self.title else b"") + b" >>")
-        return _document(objects, info=len(objects))
+        data = _document(objects, info=len(objects))
+        return _keep_pages(data, self.kept) if self.kept else data
 
     def _add(self, body: bytes) -> int:
         self.objects.append(body)
@@ -80,9 +94,57 @@ def searchable_pdf(pages: list[tuple[np.ndarray, Page]], title: str = "") -> byt
     return doc.tobytes()
 
 
-def _content(page: Page, width: float, height: float, scale: float) -> str:
+def _keep_pages(data: bytes, kept: list[tuple[int, FilePage, Page]]) -> bytes:
+    """The document with each kept page of a PDF copied in at its place, the words over it."""
+    import pypdfium2 as pdfium
+    with PDFIUM:
+        doc, sources = pdfium.PdfDocument(data), {}
+        try:
+            for index, source, page in kept:
+                if id(source.data) not in sources:   # every page of a file shares its bytes
+                    sources[id(source.data)] = pdfium.PdfDocument(source.data)
+                doc.import_pages(sources[id(source.data)], [source.number - 1], index)
+                doc.del_page(index + 1)
+                sheet = doc[index]
+                width, height = sheet.get_size()   # as shown, turned by the page's rotation
+                words = pdfium.PdfDocument(_words_only(page, width, height))
+                layer = words.page_as_xobject(0, doc).as_pageobject()
+                rotation = sheet.get_rotation()
+                layer.transform(pdfium.PdfMatrix(*_shown_to_page(rotation, sheet.get_cropbox())))
+                sheet.insert_obj(layer)
+                sheet.gen_content()
+                sheet.set_rotation((rotation + 360 - (page.orientation or 0)) % 360)
+            out = io.BytesIO()
+            doc.save(out)
+            return out.getvalue()
+        finally:
+            for source_doc in sources.values():
+                source_doc.close()
+            doc.close()
+
+
+def _words_only(page: Page, width: float, height: float) -> bytes:
+    """A PDF of one page, `width` x `height` points, with the page's words alone."""
+    content = zlib.compress(_content(page, width, height, width / page.width, image=False).encode("latin-1"))
+    return _document([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+                      b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+                      _stream("/Filter /FlateDecode", content),
+                      f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.2f} {height:.2f}] "
+                      f"/Resources << /Font << /F0 3 0 R >> >> /Contents 4 0 R >>".encode()])
+
+
+def _shown_to_page(rotation: int, crop: tuple[float, float, float, float]) -> tuple[float, ...]:
+    """The matrix (a, b, c, d, e, f) from a page's coordinates as shown (turned clockwise by its
+    /Rotate; origin at the bottom left of its crop box) to its own coordinates."""
+    left, bottom, right, top = crop
+    return {0: (1, 0, 0, 1, left, bottom), 90: (0, 1, -1, 0, right, bottom),
+            180: (-1, 0, 0, -1, right, top), 270: (0, -1, 1, 0, left, top)}[rotation % 360]
+
+
+def _content(page: Page, width: float, height: float, scale: float, image: bool = True) -> str:
     """Draw the image over the whole page, then each line's words, invisible, on its baseline."""
-    ops = [f"q {width:.2f} 0 0 {height:.2f} 0 0 cm /Im0 Do Q", "BT 3 Tr"]
+    ops = [f"q {width:.2f} 0 0 {height:.2f} 0 0 cm /Im0 Do Q"] if image else []
+    ops.append("BT 3 Tr")
     for line in page.lines:
         words = words_of(line)
         start, d = _baseline(line, page.orientation or 0)
@@ -138,7 +200,7 @@ def _stream(header: str, data: bytes) -> bytes:
     return f"<< {header} /Length {len(data)} >>\nstream\n".encode() + data + b"\nendstream"
 
 
-def _document(objects: list[bytes], info: int) -> bytes:
+def _document(objects: list[bytes], info: int | None = None) -> bytes:
     """Objects numbered from 1, with the cross-reference table a reader seeks by."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -148,5 +210,6 @@ def _document(objects: list[bytes], info: int) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    info_ref = f" /Info {info} 0 R" if info else ""
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info_ref} >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)

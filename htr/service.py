@@ -354,7 +354,9 @@ def read_job(job: Job, reader: Reader, limits: Limits) -> tuple[Page, int | None
         image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels)
         page = reader(image, decoder=job.decoder, layout=job.layout, orientation=job.orientation)
         pages = len(pages_of(job.image))
-        if job.format == "pdf":   # the upload as it looks, colours and all
+        if job.format == "pdf" and is_pdf(job.image):   # a page of a PDF is kept as it is
+            image = FilePage(job.name, job.page or 1, job.image)
+        elif job.format == "pdf":   # the upload as it looks, colours and all
             image = load_image(_upload(job), name=job.name, max_pixels=limits.max_pixels, color=True)
     return page, pages, None if job.format == "json" else formats.document(page, job.format, job.name, image)
 

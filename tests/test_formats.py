@@ -198,6 +198,60 @@ def test_a_searchable_pdf_shows_the_image_and_finds_each_word_in_its_box(real_pa
     assert shown.shape == tinted.shape and np.abs(shown.astype(int) - tinted).mean() < 4
 
 
+def test_a_searchable_pdf_of_a_pdf_page_keeps_the_page_as_it_is(real_page):
+    """A page of a PDF (a scan with a margin cropped off, turned by its /Rotate, with text of its
+    own) goes into the searchable PDF as it is: its own image at its own resolution (not drawn
+    again at 200 dpi), its text, its crop box, and its rotation (plus the turn it was read with),
+    with the words read laid over it, invisibly, where they are written."""
+    import ctypes
+    import io
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    import htr
+    from htr.imageio import PDF_DPI, load_image, pages_of
+    from htr.pdf import searchable_pdf
+    image, _ = real_page
+    for rotation, turn in ((0, 0), (90, 0), (270, 90), (0, 180)):
+        # stored so that the page, shown turned by its rotation, has the writing turned by `turn`
+        stored = np.ascontiguousarray(np.rot90(image, k=(rotation - turn) // 90))
+        own = Page(stored.shape[1], stored.shape[0], [Line("Form 12", (10, 10, 200, 60), 1.0)])
+        doc = pdfium.PdfDocument(searchable_pdf([(stored, own)]))
+        width, height = doc[0].get_mediabox()[2:]
+        doc[0].set_cropbox(8, 6, width, height)
+        doc[0].set_rotation(rotation)
+        scan = io.BytesIO()
+        doc.save(scan)
+        [source] = pages_of(scan.getvalue(), "scan.pdf")
+        page = htr.read(source, decoder="greedy", orientation=turn)
+        assert len(page.lines) >= 2
+        kept = pdfium.PdfDocument(formats.document(page, "pdf", "scan.pdf", source))[0]
+        assert kept.get_rotation() == (rotation - turn) % 360   # shown upright
+        assert kept.get_cropbox() == pytest.approx((8, 6, width, height), abs=0.01)
+        images = [obj for obj in kept.get_objects() if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+        assert [obj.get_px_size() for obj in images] == [(stored.shape[1], stored.shape[0])]
+        text = kept.get_textpage()
+        assert text.get_text_range().split() == ["Form", "12", *page.text.split()]   # its own text, then ours
+        shown = load_image(source)   # the page as it was read
+        h, w = shown.shape
+        drawn = kept.render(scale=PDF_DPI / 72, rotation=turn, grayscale=True).to_numpy()
+        assert drawn.shape == shown.shape and np.abs(drawn.astype(int) - shown).mean() < 1   # nothing visible added
+
+        def to_page(x: int, y: int) -> tuple[float, float]:   # PDFium's own map from pixels to the page
+            px, py = ctypes.c_double(), ctypes.c_double()
+            pdfium_c.FPDF_DeviceToPage(kept.raw, 0, 0, w, h, turn // 90, x, y, px, py)
+            return px.value, py.value
+        words = [word for line in page.lines for word in line.words]
+        found = []
+        for word in words:
+            (ax, ay), (bx, by) = to_page(*word.box[:2]), to_page(*word.box[2:])
+            found.append(text.get_text_bounded(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)).strip() == word.text)
+        assert np.mean(found) >= 0.9, (rotation, turn, [wd.text for wd, f in zip(words, found) if not f])
+    with pytest.raises(ValueError, match="only a page of a PDF"):
+        searchable_pdf([(pages_of(b"GIF89a", "x.gif")[0], page)])
+
+
 def test_a_searchable_pdf_keeps_paper_sizes_and_pages():
     """A 300 dpi A4 scan stays an A4 page; a line crop is a point a pixel; pages stay in order; a
     line without word boxes is one word; a page read from another image is refused."""

@@ -26,6 +26,7 @@ from htr.datasets import open_dataset
 from htr.datasets.iam_ondb import IamOnDB
 from htr.imageio import MAX_PIXELS, ImageError
 from htr.metrics import cer
+from htr.page import Page
 from htr.pagegen import Degrade, compose
 
 MODEL = Path(htr.__file__).parent / "models" / "default"
@@ -243,9 +244,11 @@ def test_read_makes_a_scanned_document_searchable(scans_root, tmp_path, capsysbi
     """`htr read doc.pdf --format pdf > out.pdf`: one PDF of every page, each with its words to
     search and copy; with --output-dir one PDF per page; never binary onto a terminal."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
     from PIL import Image
 
     from htr.imageio import load_image
+    from htr.pdf import searchable_pdf
     rows = (scans_root / "labels.tsv").read_text().splitlines()
     grays = [load_image(scans_root / rows[k].split("\t")[0]) for k in (0, 2)]
     doc = tmp_path / "doc.tif"
@@ -259,6 +262,21 @@ def test_read_makes_a_scanned_document_searchable(scans_root, tmp_path, capsysbi
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["doc-p1.pdf", "doc-p2.pdf"]
     second = pdfium.PdfDocument(tmp_path / "out" / "doc-p2.pdf")
     assert len(second) == 1 and second[0].get_textpage().get_text_range().split() == texts[1].split()
+
+    # A PDF's pages are kept as they are (their own images, not drawn again), after the TIFF's.
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(searchable_pdf([(gray, Page(gray.shape[1], gray.shape[0], [])) for gray in grays]))
+    assert main(["read", str(doc), str(scan), "--format", "pdf"]) == 0
+    both = pdfium.PdfDocument(capsysbinary.readouterr().out)
+    assert [both[k].get_textpage().get_text_range().split() for k in range(4)] == [t.split() for t in texts * 2]
+    for k, gray in enumerate(grays):
+        objects = list(both[2 + k].get_objects())
+        assert [obj.get_px_size() for obj in objects if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE] == \
+            [gray.shape[::-1]]
+        assert both[2 + k].get_size() == pdfium.PdfDocument(scan)[k].get_size()
+    assert main(["read", str(scan), "--format", "pdf", "--output-dir", str(tmp_path / "kept")]) == 0
+    first = pdfium.PdfDocument(tmp_path / "kept" / "scan-p1.pdf")
+    assert len(first) == 1 and first[0].get_textpage().get_text_range().split() == texts[0].split()
 
     terminal, other_end = os.openpty()
     run = subprocess.run([sys.executable, "-m", "htr", "read", str(doc), "--format", "pdf"], stdout=other_end,

@@ -305,6 +305,16 @@ def test_pdf_of_one_page_is_read_like_its_image_and_of_two_is_422(client, lines)
         assert r.status_code == 422 and why in r.json()["detail"], (bad, r.text)
     r = client.post("/v1/read", files={"image": ("cut.pdf", one.getvalue()[:300], "application/pdf")})
     assert r.status_code == 422 and "cut.pdf: not a readable PDF" in r.json()["detail"]
+    # made searchable, the page is kept as it is: its own image, not one drawn again at 200 dpi
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+    r = client.post("/v1/read", files={"image": ("doc.pdf", two.getvalue(), "application/pdf")},
+                    data={"page": "2", "format": "pdf"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    kept = pdfium.PdfDocument(r.content)
+    assert len(kept) == 1 and kept[0].get_textpage().get_text_range().split() == second_alone["text"].split()
+    assert [obj.get_px_size() for obj in kept[0].get_objects() if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE] == \
+        [second.size]
 
 
 def test_orientation_is_an_option(client, lines):

@@ -74,6 +74,7 @@ def run(args) -> int:
     # Without --output-dir, every page goes into one PDF on stdout (a scanned document made searchable).
     title = Path(args.images[0]).name if len(args.images) == 1 and args.images[0] != "-" else ""
     combined = SearchablePdf(title) if args.format == "pdf" and not args.output_dir else None
+    files: dict[str, bytes] = {}   # the PDF whose pages go into PDFs, read once
     pages = read_many(sources, model=args.model, decoder=args.decoder, layout=args.layout,
                       reread=not args.single_read, orientation=args.orientation, **decoder_options(args))
     # A bar on the terminal (stderr) while many images are read, unless their text is printed there.
@@ -85,15 +86,16 @@ def run(args) -> int:
             tqdm.write(f"htr: error: {page}", file=sys.stderr)
             status = 2
             continue
-        image = load_image(source, color=True) if args.overlay or args.format == "pdf" else None
+        kept = _pdf_page(source, files) if args.format == "pdf" else None   # kept as it is in a PDF
+        image = load_image(source, color=True) if args.overlay or (args.format == "pdf" and not kept) else None
         if args.overlay:
             _overlay(image, page, _numbered(Path(args.overlay), stems[i]) if many else Path(args.overlay))
         if args.output_dir:
             outs[i].parent.mkdir(parents=True, exist_ok=True)
-            data = document(page, args.format, Path(path).name, image)
+            data = document(page, args.format, Path(path).name, kept or image)
             atomic_write(outs[i], lambda tmp: tmp.write_bytes(data))
         elif combined is not None:
-            combined.add(image, page)
+            combined.add(kept or image, page)
         elif args.format == "json":
             results.append({"image": path, **({"page": number} if number else {}), **page.to_dict()})
         elif args.format == "text":
@@ -114,6 +116,24 @@ def _path_and_page(source) -> tuple[str, int | None]:
     """The file a source comes from, and its page number when it is a page of a document."""
     from htr.imageio import FilePage
     return (source.path, source.number) if isinstance(source, FilePage) else (source, None)
+
+
+def _pdf_page(source, files: dict[str, bytes]):
+    """A page of a PDF as a FilePage holding the file's bytes, for a searchable PDF that keeps the
+    page as it is; None for any other image. `files` holds the last PDF read, whose pages follow
+    one another."""
+    from htr.imageio import FilePage, is_pdf
+    if not isinstance(source, FilePage) or source.number is None:
+        return None
+    data = source.data if source.data is not None else files.get(source.path)
+    if data is None:
+        with open(source.path, "rb") as f:
+            if not is_pdf(f.read(5)):
+                return None
+            f.seek(0)
+            files.clear()
+            data = files[source.path] = f.read()
+    return FilePage(source.path, source.number, data) if is_pdf(data) else None
 
 
 def _stem(source) -> str:
