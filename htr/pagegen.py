@@ -7,7 +7,8 @@ real forms. Ground truth is the tight box of each line's ink on the page, after 
 with the text, written as PAGE XML by `htr.formats`.
 
 Degradations imitate phone photos and scans: rotation, perspective, a lighting gradient with a
-soft shadow, paper texture, ruled paper and JPEG compression.
+soft shadow, paper texture, ruled paper, JPEG compression, and the whole sheet photographed on a
+table at an angle.
 """
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ class Degrade:
     texture: float = 0.0      # strength of paper fibres and grain (0..1)
     ruled: float = 0.0        # darkness of ruled lines under the writing (0..1)
     jpeg: int = 0             # JPEG quality; 0 writes lossless PNG
+    photo: float = 0.0        # the sheet on a darker table, each corner pulled by up to this fraction
 
     # the strength a bare name in a spec gets ("rotation" means "rotation=3")
-    DEFAULTS = {"rotation": 3.0, "perspective": 0.02, "lighting": 0.5, "texture": 0.5, "ruled": 0.4, "jpeg": 60}
+    DEFAULTS = {"rotation": 3.0, "perspective": 0.02, "lighting": 0.5, "texture": 0.5, "ruled": 0.4, "jpeg": 60,
+                "photo": 0.08}
 
     @classmethod
     def parse(cls, spec: str | None) -> "Degrade":
@@ -102,6 +105,10 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
     if warp is not None:
         image = cv2.warpPerspective(image, warp, (width, height), flags=cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REPLICATE)
+    if degrade.photo:
+        image, on_table = _photo(image, rng, degrade.photo)
+        warp = on_table if warp is None else on_table @ warp
+        height, width = image.shape
     if degrade.lighting:
         image = _lighting(image, rng, degrade.lighting)
     truth = []
@@ -153,6 +160,30 @@ def _warp(width: int, height: int, rng: np.random.Generator, degrade: Degrade) -
     corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     moved = corners + rng.uniform(-1, 1, (4, 2)).astype(np.float32) * degrade.perspective * np.float32([width, height])
     return cv2.getPerspectiveTransform(corners, moved) @ rot
+
+
+def _photo(page: np.ndarray, rng: np.random.Generator, strength: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet photographed lying on a table: seen at an angle (each corner pulled by up to
+    `strength` of the sheet's size), a margin of grained wood-like surface around it, darker than
+    the paper. Returns the photo and the homography from the sheet to it."""
+    h, w = page.shape
+    margin = 0.2 + strength
+    width, height = int(w * (1 + 2 * margin)), int(h * (1 + 2 * margin))
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    placed = corners + np.float32([margin * w, margin * h])
+    placed += rng.uniform(-1, 1, (4, 2)).astype(np.float32) * strength * np.float32([w, h])
+    m = cv2.getPerspectiveTransform(corners, placed)
+    sheet = cv2.warpPerspective(page, m, (width, height), flags=cv2.INTER_LINEAR, borderValue=0)
+    inside = cv2.warpPerspective(np.full_like(page, 255), m, (width, height), flags=cv2.INTER_LINEAR, borderValue=0)
+    level = rng.uniform(40, 150)
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0),
+                             sigmaX=rng.uniform(4, 12), sigmaY=rng.uniform(0.5, 2))
+    if rng.random() < 0.5:
+        grain = grain.T.copy() if height == width else cv2.resize(grain.T, (width, height))
+    table = np.clip(level * (1 + 0.6 * grain / max(float(grain.std()), 1e-6) * 0.25)
+                    + rng.normal(0, 4, (height, width)), 0, 255)
+    alpha = inside.astype(np.float32) / 255
+    return (sheet * alpha + table * (1 - alpha)).astype(np.uint8), m
 
 
 def _ruled(image: np.ndarray, lines: list[ink.Strokes], scale: float, offset: np.ndarray,

@@ -23,7 +23,8 @@ The steps, each cheap and explainable:
    other lines' ink erased, and split it into words at gaps wider than half a unit;
 9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
 
-Pages above WORK_PIXELS are segmented at a reduced size (boxes still come in input pixels).
+Pages above WORK_PIXELS are segmented at a reduced size, and a photo of a sheet on a table is
+first warped so that the sheet is seen flat (htr/sheet.py); boxes still come in input pixels.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import cv2
 import numpy as np
 
 from htr.page import Box, Point
+from htr.sheet import find_sheet
 
 MAX_SKEW = 20.0         # degrees searched each way when deskewing: a phone held askew
 CUT_LINE = 0.6          # an edge line less than this fraction of the tallest line's height is a sliver
@@ -58,7 +60,7 @@ class LineRegion:
     image: np.ndarray               # uint8, the line cut from the deskewed page, other lines erased
     words: list[tuple[int, int]]    # column ranges of words in `image`, from the gaps between them
     ink: np.ndarray = field(repr=False)        # (N, 2) x, y of the line's ink pixels in `image`
-    to_input: np.ndarray = field(repr=False)   # 2x3 affine map from `image` to input pixels
+    to_input: np.ndarray = field(repr=False)   # 3x3 map from `image` to input pixels (`_apply`)
     size: tuple[int, int] = field(repr=False)  # input image width, height (boxes stay inside)
     block: int = 0                  # the text block it is in, from 0 in reading order (`text_blocks`)
 
@@ -177,9 +179,17 @@ def _runs_along_rows(ink: np.ndarray) -> np.ndarray:
 def segment(gray: np.ndarray) -> Layout:
     """Lines (in reading order) and words of a grayscale page; an empty Layout if there is no text."""
     h, w = gray.shape
-    shrink = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
+    sheet = find_sheet(gray)   # a photo of a sheet on a table: the sheet is worked on, seen flat
+    work = sheet[1][0] * sheet[1][1] if sheet else h * w
+    shrink = min(1.0, (WORK_PIXELS / work) ** 0.5)
     if shrink < 1:
         gray = cv2.resize(gray, (max(int(w * shrink), 1), max(int(h * shrink), 1)), interpolation=cv2.INTER_AREA)
+    to_input = np.diag([1 / shrink, 1 / shrink, 1.0])   # from the pixels worked on to the input's
+    if sheet is not None:
+        warp = np.diag([shrink, shrink, 1.0]) @ sheet[0] @ to_input
+        size = (max(int(sheet[1][0] * shrink), 1), max(int(sheet[1][1] * shrink), 1))
+        gray = cv2.warpPerspective(gray, warp, size, flags=cv2.INTER_LINEAR, borderValue=255)
+        to_input = to_input @ np.linalg.inv(warp)
     flat = flatten(gray)
     threshold = ink_threshold(flat)
     ink = (flat < threshold).astype(np.uint8)
@@ -201,9 +211,10 @@ def segment(gray: np.ndarray) -> Layout:
     # whole words in cursive, so where lines are close it is taken from their spacing instead.
     unit = min(text_height, pitch / 2.5) if pitch else text_height
     line_map, order, block_of = _lines_by_block(comps, stats, unit, pitch or 4 * unit)
-    regions = _regions(flat, dark, line_map, order, unit, cv2.invertAffineTransform(rot) / shrink, (w, h), block_of)
-    regions = drop_cut_lines(regions, h)
-    return Layout(w, h, regions, angle, text_height / shrink, unit / shrink)
+    to_input = to_input @ np.linalg.inv(np.vstack([rot, [0, 0, 1]]))
+    regions = drop_cut_lines(_regions(flat, dark, line_map, order, unit, to_input, (w, h), block_of), h)
+    scale = _scale(to_input, flat.shape)
+    return Layout(w, h, regions, angle, text_height * scale, unit * scale)
 
 
 def _rotation(angle: float, w: int, h: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -542,7 +553,17 @@ def split_words(mask: np.ndarray, unit: float, gap: float = 0.5) -> list[tuple[i
 
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return pts.astype(np.float64) @ m[:, :2].T + m[:, 2]
+    """Points (N, 2) through a 3x3 map: scaling and rotation, or a homography for a photo."""
+    p = pts.astype(np.float64) @ m[:, :2].T + m[:, 2]
+    return p[:, :2] / p[:, 2:]
+
+
+def _scale(m: np.ndarray, shape: tuple[int, int]) -> float:
+    """How many input pixels one pixel worked on spans, about the middle of the page."""
+    h, w = shape
+    (ax, ay), (bx, by) = _apply(m, np.array([[w / 2, h / 2], [w / 2 + 1, h / 2], [w / 2, h / 2 + 1]]))[1:] - \
+        _apply(m, np.array([[w / 2, h / 2]]))[0]
+    return float(np.sqrt(abs(ax * by - ay * bx)))   # the square root of the area a pixel becomes
 
 
 def _int_points(pts: np.ndarray) -> list[tuple[int, int]]:

@@ -9,9 +9,11 @@ import pytest
 from datafixtures import scans_root  # noqa: F401  (a fixture)
 from htr import ink
 from htr.datasets.iam_ondb import IamOnDB
+from htr.imageio import load_image
 from htr.pagegen import Degrade, compose
 from htr.metrics import iou, match
 from htr.segment import estimate_skew, segment, split_words, text_blocks
+from htr.sheet import find_sheet
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,36 @@ def test_degraded_pages(forms):
             if degrade.jpeg:
                 image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, degrade.jpeg])[1], 0)
             _check(image, truth, min_matched=0.8)
+
+
+def test_a_photo_of_a_sheet_on_a_table_is_read_flat(forms, monkeypatch):
+    """A phone photo of the page: the sheet at an angle on a darker grained table, lit unevenly,
+    JPEG. The sheet is found and seen flat: every line found once, in order, with its box in the
+    photo's pixels. Without the sheet finder most lines are missed."""
+    import htr.segment as seg
+    degrade = Degrade.parse("photo,lighting,jpeg")
+    photos = []
+    for k, (lines, texts) in enumerate(forms):
+        image, truth = compose(lines, texts, np.random.default_rng(200 + k), degrade=degrade)
+        image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, degrade.jpeg])[1], 0)
+        assert find_sheet(image) is not None
+        _check(image, truth)
+        photos.append((image, truth))
+    monkeypatch.setattr(seg, "find_sheet", lambda gray: None)
+    for image, truth in photos:
+        found = match([r.box for r in segment(image).lines], [ln.box for ln in truth.lines])
+        assert len(found) < len(truth.lines) / 2
+
+
+def test_no_sheet_is_found_where_there_is_no_table(forms, scans_root):  # noqa: F811
+    """A scan is all paper: nothing to flatten, even where a lighting gradient or a shadow darkens
+    part of the page; nor in a crop of a line."""
+    lines, texts = forms[0]
+    for spec in ("", "lighting=0.9", "rotation,perspective,lighting,texture,ruled,jpeg"):
+        image, _ = compose(lines, texts, np.random.default_rng(7), degrade=Degrade.parse(spec))
+        assert find_sheet(image) is None, spec
+    crop = load_image(scans_root / (scans_root / "labels.tsv").read_text().split("\t")[0])
+    assert find_sheet(crop) is None
 
 
 @pytest.mark.parametrize("angle", [-15.0, -4.0, -1.5, 2.5, 12.0])  # a phone held askew: up to 20 degrees
@@ -189,7 +221,6 @@ def test_slivers_of_neighbouring_lines_at_the_edges_are_left_out(forms):
 def test_block_capitals_written_close_together_are_not_taken_for_a_rule(scans_root):  # noqa: F811
     """The tops and feet of close capitals make long bridged runs, like a rule; on the real name
     scans nearly all ink stays (it lost up to 37% of a scan when every such run was erased)."""
-    from htr.imageio import load_image
     from htr.segment import flatten, ink_threshold, remove_rules
     kept = total = 0
     for line in (scans_root / "labels.tsv").read_text().splitlines():

@@ -11,7 +11,8 @@ def register(actions) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder (pages/ and SPLIT.txt are written there)")
     p.add_argument("--degrade", default="", metavar="NAME[=V],...",
                    help="rotation[=3 degrees], perspective[=0.02], lighting[=0.5], texture[=0.5], "
-                        "ruled[=0.4], jpeg[=60 quality]; e.g. rotation,lighting,jpeg")
+                        "ruled[=0.4], jpeg[=60 quality], photo[=0.08: the sheet on a table, seen at "
+                        "an angle]; e.g. rotation,lighting,jpeg")
     p.add_argument("--seed", type=int, default=0, help="draws pens, scales and degradations")
     p.add_argument("--limit", type=int, default=0, help="only the first N pages")
     p.add_argument("--columns", type=int, default=1,

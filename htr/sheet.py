@@ -1,0 +1,154 @@
+"""Finding the sheet of paper in a photo, so that its page is read flat.
+
+A phone photo of a page shows the table around the sheet and the sheet at an angle: its lines
+converge, and the table's grain looks like ink to the line finder (htr/segment.py). The sheet is
+the photo's largest bright region, and it has four straight edges: when such a region is found,
+with a sharp step down to the table all along its edges, the photo is warped so that the sheet
+fills a rectangle,
+and every box found on it is mapped back to the photo through the inverse warp. A scan, or a
+photo filled by paper, has no table around the sheet and is left as it is.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SEARCH_SIDE = 512    # the photo is searched at this longer side
+MIN_SIDE = 300       # images with a shorter side (line and word crops) are not searched
+MIN_SHARE = 0.1      # the sheet covers at least this share of the photo,
+MAX_SHARE = 0.95     # and leaves this much or more of the table in view
+MIN_FILL = 0.75      # the bright region fills at least this share of the sheet's outline
+EDGE_STEP = 20       # across each edge the paper is this many grey levels brighter than the table,
+EDGE_REACH = 4       # comparing pixels this far (at SEARCH_SIDE) inside and outside the edge
+SHARP = 0.5          # outline points with a step at least this share of the sharpest tenth's
+LINE_POINTS = 30     # a side of the sheet has this many outline points on its line or more,
+LINE_TOLERANCE = 2.0  # lying within this many pixels of it (at SEARCH_SIDE)
+INSET = 0.025        # the sheet's edges are cut this far inside, so that no table shows
+
+
+def find_sheet(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The homography (3x3) from the photo to the sheet seen flat, and the flat sheet's size
+    (width, height) in pixels about as many as it has in the photo; None when there is no sheet
+    with a table around it to find."""
+    h, w = gray.shape
+    if min(h, w) < MIN_SIDE:
+        return None
+    f = SEARCH_SIDE / max(h, w)
+    small = cv2.medianBlur(cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA), 5)
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))   # the writing on it
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))    # bright specks of table
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    region = max(contours, key=cv2.contourArea)[:, 0]   # the sheet, and any bright table touching it
+    # Bright patches of table can join the sheet in the threshold, but their edges are soft: the
+    # outline is taken from the points where the step across it is among the sharpest. Where the
+    # table is as bright as the paper, the sheet's edge is not on that outline at all: then from
+    # every point of the photo with so sharp a step.
+    gx, gy = (cv2.Sobel(small, cv2.CV_32F, dx, 1 - dx, ksize=5) for dx in (1, 0))
+    step = cv2.dilate(np.hypot(gx, gy), np.ones((5, 5), np.uint8))
+    sharp = SHARP * np.percentile(step[region[:, 1], region[:, 0]], 90)
+    anywhere = np.argwhere(step >= sharp)[:, ::-1]
+    for points in (region, anywhere[np.random.default_rng(0).permutation(len(anywhere))[:2000]]):
+        x, y = points[:, 0], points[:, 1]
+        on_photo = (x > 1) & (y > 1) & (x < small.shape[1] - 2) & (y < small.shape[0] - 2)   # not its border
+        quad = _four_corners(points[(step[y, x] >= sharp) & on_photo].astype(np.float32))
+        if quad is not None and _is_sheet(small, bright, quad):
+            break
+    else:
+        return None
+    quad /= f
+    tl, tr, br, bl = quad
+    width = int(max(np.hypot(*(tr - tl)), np.hypot(*(br - bl))))
+    height = int(max(np.hypot(*(bl - tl)), np.hypot(*(br - tr))))
+    dx, dy = INSET * width, INSET * height
+    flat = np.float32([[-dx, -dy], [width + dx, -dy], [width + dx, height + dy], [-dx, height + dy]])
+    return cv2.getPerspectiveTransform(quad.astype(np.float32), flat), (width, height)
+
+
+def _is_sheet(small: np.ndarray, bright: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether an outline found is the sheet's: of a sheet's size, mostly bright inside, and with
+    sharp edges."""
+    if not MIN_SHARE <= cv2.contourArea(quad) / small.size <= MAX_SHARE:
+        return False
+    inside = np.zeros_like(small)
+    cv2.fillConvexPoly(inside, quad.round().astype(np.int32), 1)
+    if (bright[inside > 0] > 0).mean() < MIN_FILL:   # the outline holds more table than paper
+        return False
+    return _sharp_edges(small, quad)
+
+
+def _sharp_edges(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether all four sides lie inside the photo with a step from bright paper to darker table
+    across them: a sheet's edge is sharp, where the edge of a shadow or of a lighting gradient
+    across the paper (which Otsu's threshold also cuts along) is a slow ramp."""
+    h, w = small.shape
+    margin = 2 * EDGE_REACH
+    if (quad < margin).any() or (quad[:, 0] >= w - margin).any() or (quad[:, 1] >= h - margin).any():
+        return False   # the sheet runs out of the photo (or it is all paper): nothing to flatten
+    centre = quad.mean(axis=0)
+    along = np.linspace(0.1, 0.9, 50)[:, None]
+    for a, b in zip(quad, np.roll(quad, -1, axis=0)):
+        normal = np.array([b[1] - a[1], a[0] - b[0]]) / max(float(np.hypot(*(b - a))), 1e-6)
+        normal *= np.sign(normal @ (centre - a)) or 1.0   # pointing into the sheet
+        pts = a + along * (b - a)
+        paper, table = (small[p[:, 1], p[:, 0]].astype(np.int32) for p in
+                        ((pts + s * EDGE_REACH * normal).round().astype(int) for s in (1, -1)))
+        if np.median(paper - table) < EDGE_STEP:
+            return False
+    return True
+
+
+def _four_corners(points: np.ndarray) -> np.ndarray | None:
+    """The corners of the quadrilateral whose sides run along the edge points (N, 2): top left, top
+    right, bottom right, bottom left (float32, 4x2); None if they do not outline one. The sides are
+    the four lines that the most points lie on, one after another (stray points of the table lie
+    on no long line), and the corners are where they meet, so a corner lost in shadow is found."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for _ in range(4):
+        line = _dominant_line(points, rng)
+        if line is None:
+            return None
+        lines.append(line[:2])
+        points = points[~line[2]]
+    across = [ln for ln in lines if abs(ln[1][0]) >= abs(ln[1][1])]
+    down = [ln for ln in lines if abs(ln[1][0]) < abs(ln[1][1])]
+    if len(across) != 2 or len(down) != 2:
+        return None
+    top, bottom = sorted(across, key=lambda ln: ln[0][1] - ln[0][0] * ln[1][1] / ln[1][0])   # by where they
+    left, right = sorted(down, key=lambda ln: ln[0][0] - ln[0][1] * ln[1][0] / ln[1][1])     # cross an axis
+    corners = [_meet(top, left), _meet(top, right), _meet(bottom, right), _meet(bottom, left)]
+    return np.float32(corners) if all(c is not None for c in corners) else None
+
+
+def _dominant_line(points: np.ndarray, rng: np.random.Generator, trials: int = 2000
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The line most points lie on (RANSAC): a point on it, its unit direction, and which points
+    lie on it; None if fewer than LINE_POINTS do."""
+    if len(points) < LINE_POINTS:
+        return None
+    a, b = points[rng.integers(0, len(points), (2, trials))]
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    ok = length > 10
+    a, d = a[ok], d[ok] / length[ok, None]
+    off = np.abs((points[None, :, 0] - a[:, None, 0]) * d[:, None, 1] - (points[None, :, 1] - a[:, None, 1]) * d[:, None, 0])
+    best = int((off < LINE_TOLERANCE).sum(axis=1).argmax()) if len(a) else 0
+    if not len(a):
+        return None
+    vx, vy, x0, y0 = cv2.fitLine(points[off[best] < LINE_TOLERANCE], cv2.DIST_HUBER, 0, 0.01, 0.01)[:, 0]
+    p, u = np.array([x0, y0]), np.array([vx, vy])
+    on = np.abs((points[:, 0] - x0) * vy - (points[:, 1] - y0) * vx) < LINE_TOLERANCE
+    return (p, u, on) if on.sum() >= LINE_POINTS else None
+
+
+def _meet(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """Where two lines (point, direction) cross; None if they are nearly parallel."""
+    (p, u), (q, v) = first, second
+    det = v[0] * u[1] - u[0] * v[1]
+    if abs(det) < 0.2:
+        return None
+    t = (v[0] * (q - p)[1] - v[1] * (q - p)[0]) / det
+    return p + t * u
