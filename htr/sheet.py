@@ -4,9 +4,8 @@ A phone photo of a page shows the table around the sheet and the sheet at an ang
 converge, and the table's grain looks like ink to the line finder (htr/segment.py). The sheet is
 the photo's largest bright region, and it has four straight edges: when such a region is found,
 with a sharp step down to the table all along its edges, the photo is warped so that the sheet
-fills a rectangle,
-and every box found on it is mapped back to the photo through the inverse warp. A scan, or a
-photo filled by paper, has no table around the sheet and is left as it is.
+fills a rectangle, and every box found on it is mapped back to the photo through the inverse
+warp. A scan, or a photo filled by paper, has no table around the sheet and is left as it is.
 """
 from __future__ import annotations
 
@@ -21,8 +20,9 @@ MIN_FILL = 0.75      # the bright region fills at least this share of the sheet'
 EDGE_STEP = 20       # across each edge the paper is this many grey levels brighter than the table,
 EDGE_REACH = 4       # comparing pixels this far (at SEARCH_SIDE) inside and outside the edge
 SHARP = 0.5          # outline points with a step at least this share of the sharpest tenth's
-LINE_POINTS = 30     # a side of the sheet has this many outline points on its line or more,
-LINE_TOLERANCE = 2.0  # lying within this many pixels of it (at SEARCH_SIDE)
+ANYWHERE_POINTS = 4000  # the sharp points of the whole photo are thinned to about this many
+LINE_POINTS = 30     # a side of the sheet has this many edge points on its line or more
+LINE_TOLERANCE = 2.0  # (within this many pixels of it at SEARCH_SIDE, when it is fitted to them)
 INSET = 0.025        # the sheet's edges are cut this far inside, so that no table shows
 
 
@@ -38,6 +38,8 @@ def find_sheet(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))   # the writing on it
     bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))    # bright specks of table
+    if (bright > 0).mean() > MAX_SHARE:
+        return None   # all paper, but for the writing: a scan
     contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
@@ -50,10 +52,10 @@ def find_sheet(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     step = cv2.dilate(np.hypot(gx, gy), np.ones((5, 5), np.uint8))
     sharp = SHARP * np.percentile(step[region[:, 1], region[:, 0]], 90)
     anywhere = np.argwhere(step >= sharp)[:, ::-1]
-    for points in (region, anywhere[np.random.default_rng(0).permutation(len(anywhere))[:2000]]):
+    for points in (region, anywhere[::max(len(anywhere) // ANYWHERE_POINTS, 1)]):
         x, y = points[:, 0], points[:, 1]
         on_photo = (x > 1) & (y > 1) & (x < small.shape[1] - 2) & (y < small.shape[0] - 2)   # not its border
-        quad = _four_corners(points[(step[y, x] >= sharp) & on_photo].astype(np.float32))
+        quad = _four_corners(points[(step[y, x] >= sharp) & on_photo], small.shape)
         if quad is not None and _is_sheet(small, bright, quad):
             break
     else:
@@ -100,19 +102,27 @@ def _sharp_edges(small: np.ndarray, quad: np.ndarray) -> bool:
     return True
 
 
-def _four_corners(points: np.ndarray) -> np.ndarray | None:
-    """The corners of the quadrilateral whose sides run along the edge points (N, 2): top left, top
-    right, bottom right, bottom left (float32, 4x2); None if they do not outline one. The sides are
-    the four lines that the most points lie on, one after another (stray points of the table lie
-    on no long line), and the corners are where they meet, so a corner lost in shadow is found."""
-    rng = np.random.default_rng(0)
-    lines = []
-    for _ in range(4):
-        line = _dominant_line(points, rng)
-        if line is None:
-            return None
-        lines.append(line[:2])
-        points = points[~line[2]]
+def _four_corners(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """The corners of the quadrilateral whose sides run along the edge points (N, 2) of an image
+    of `shape`: top left, top right, bottom right, bottom left (float32, 4x2); None if they do not
+    outline one. The sides are the four distinct lines that the most points lie on (a Hough
+    transform; stray points of the table lie on no long line), each then fitted to its points,
+    and the corners are where they meet, so a corner lost in shadow is still found."""
+    mask = np.zeros(shape, np.uint8)
+    mask[points[:, 1], points[:, 0]] = 255
+    found = cv2.HoughLines(mask, 1, np.pi / 180, LINE_POINTS)
+    if found is None:
+        return None
+    lines: list[tuple[np.ndarray, np.ndarray]] = []
+    for rho, theta in found[:, 0]:
+        normal = np.array([np.cos(theta), np.sin(theta)])
+        if any(abs(normal @ u) < 0.17 and abs(normal @ p - rho) < 20 for p, u in lines):
+            continue   # the same side again (within 10 degrees and 20 px)
+        on = np.abs(points @ normal - rho) < LINE_TOLERANCE
+        vx, vy, x0, y0 = cv2.fitLine(points[on].astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01)[:, 0]
+        lines.append((np.array([x0, y0]), np.array([vx, vy])))
+        if len(lines) == 4:
+            break
     across = [ln for ln in lines if abs(ln[1][0]) >= abs(ln[1][1])]
     down = [ln for ln in lines if abs(ln[1][0]) < abs(ln[1][1])]
     if len(across) != 2 or len(down) != 2:
@@ -121,27 +131,6 @@ def _four_corners(points: np.ndarray) -> np.ndarray | None:
     left, right = sorted(down, key=lambda ln: ln[0][0] - ln[0][1] * ln[1][0] / ln[1][1])     # cross an axis
     corners = [_meet(top, left), _meet(top, right), _meet(bottom, right), _meet(bottom, left)]
     return np.float32(corners) if all(c is not None for c in corners) else None
-
-
-def _dominant_line(points: np.ndarray, rng: np.random.Generator, trials: int = 2000
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The line most points lie on (RANSAC): a point on it, its unit direction, and which points
-    lie on it; None if fewer than LINE_POINTS do."""
-    if len(points) < LINE_POINTS:
-        return None
-    a, b = points[rng.integers(0, len(points), (2, trials))]
-    d = b - a
-    length = np.hypot(d[:, 0], d[:, 1])
-    ok = length > 10
-    a, d = a[ok], d[ok] / length[ok, None]
-    off = np.abs((points[None, :, 0] - a[:, None, 0]) * d[:, None, 1] - (points[None, :, 1] - a[:, None, 1]) * d[:, None, 0])
-    best = int((off < LINE_TOLERANCE).sum(axis=1).argmax()) if len(a) else 0
-    if not len(a):
-        return None
-    vx, vy, x0, y0 = cv2.fitLine(points[off[best] < LINE_TOLERANCE], cv2.DIST_HUBER, 0, 0.01, 0.01)[:, 0]
-    p, u = np.array([x0, y0]), np.array([vx, vy])
-    on = np.abs((points[:, 0] - x0) * vy - (points[:, 1] - y0) * vx) < LINE_TOLERANCE
-    return (p, u, on) if on.sum() >= LINE_POINTS else None
 
 
 def _meet(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
