@@ -108,12 +108,15 @@ def _keep_pages(data: bytes, kept: list[tuple[int, FilePage, Page]]) -> bytes:
                 sheet = doc[index]
                 width, height = sheet.get_size()   # as shown, turned by the page's rotation
                 words = pdfium.PdfDocument(_words_only(page, width, height))
-                layer = words.page_as_xobject(0, doc).as_pageobject()
+                xobject = words.page_as_xobject(0, doc)
+                layer = xobject.as_pageobject()
                 rotation = sheet.get_rotation()
                 layer.transform(pdfium.PdfMatrix(*_shown_to_page(rotation, sheet.get_cropbox())))
                 sheet.insert_obj(layer)
                 sheet.gen_content()
                 sheet.set_rotation((rotation + 360 - (page.orientation or 0)) % 360)
+                for done in (xobject, words, sheet):   # closed here, under the lock, not by the collector
+                    done.close()
             out = io.BytesIO()
             doc.save(out)
             return out.getvalue()

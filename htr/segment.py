@@ -19,8 +19,8 @@ The steps, each cheap and explainable:
    writing's width, in each) are taken one at a time, so that their lines stay apart; writing
    across the columns above or below them (a title) is a block of its own (`text_blocks`);
 8. order lines top to bottom (block by block: a title, the left column, the right column, what
-   runs across below them), cut each out of the deskewed page with
-   other lines' ink erased, and split it into words at gaps wider than half a unit;
+   runs across below them), cut each out of the deskewed page with other lines' ink erased, and
+   split it into words at gaps wider than half a unit;
 9. leave out the cut-off neighbouring lines of a crop: slivers at the top or bottom edge.
 
 Pages above WORK_PIXELS are segmented at a reduced size, and a photo of a sheet on a table is
