@@ -35,10 +35,11 @@ class Degrade:
     ruled: float = 0.0        # darkness of ruled lines under the writing (0..1)
     jpeg: int = 0             # JPEG quality; 0 writes lossless PNG
     photo: float = 0.0        # the sheet on a darker table, each corner pulled by up to this fraction
+    framed: float = 0.0       # with photo: each side's chance that the sheet runs out of the picture there
 
     # the strength a bare name in a spec gets ("rotation" means "rotation=3")
     DEFAULTS = {"rotation": 3.0, "perspective": 0.02, "lighting": 0.5, "texture": 0.5, "ruled": 0.4, "jpeg": 60,
-                "photo": 0.08}
+                "photo": 0.08, "framed": 0.5}
 
     @classmethod
     def parse(cls, spec: str | None) -> "Degrade":
@@ -107,7 +108,13 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
                                     borderMode=cv2.BORDER_REPLICATE)
     if degrade.photo:
         image, on_table = _photo(image, rng, degrade.photo)
+        sheet = np.float64([[0, 0], [width, 0], [width, height], [0, height]])
         warp = on_table if warp is None else on_table @ warp
+        if degrade.framed:
+            writing = np.concatenate([s[:, :2] for strokes in lines for s in strokes]) * scale + offset
+            image, (x, y) = _framed(image, *(cv2.perspectiveTransform(pts[None], warp)[0] for pts in (sheet, writing)),
+                                    rng, degrade.framed)
+            warp = np.float64([[1, 0, -x], [0, 1, -y], [0, 0, 1]]) @ warp
         height, width = image.shape
     if degrade.lighting:
         image = _lighting(image, rng, degrade.lighting)
@@ -184,6 +191,28 @@ def _photo(page: np.ndarray, rng: np.random.Generator, strength: float) -> tuple
                     + rng.normal(0, 4, (height, width)), 0, 255)
     alpha = inside.astype(np.float32) / 255
     return (sheet * alpha + table * (1 - alpha)).astype(np.uint8), m
+
+
+def _framed(photo: np.ndarray, sheet: np.ndarray, writing: np.ndarray, rng: np.random.Generator,
+            chance: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo cut so that, on each side with the given chance, the sheet runs out of the
+    picture: the cut falls between the sheet's edge and the writing, so no line is cut. Returns
+    the cut photo and where its top left was in the photo."""
+    h, w = photo.shape
+    wx0, wy0 = writing.min(axis=0) - 20
+    wx1, wy1 = writing.max(axis=0) + 20
+    sx0, sy0 = sheet[[0, 3], 0].max(), sheet[[0, 1], 1].max()   # inside the sheet's left and top edges
+    sx1, sy1 = sheet[[1, 2], 0].min(), sheet[[2, 3], 1].min()   # and its right and bottom edges
+    x0, y0, x1, y1 = 0, 0, w, h
+    if rng.random() < chance and sx0 < wx0:
+        x0 = int(rng.uniform(sx0, wx0))
+    if rng.random() < chance and sy0 < wy0:
+        y0 = int(rng.uniform(sy0, wy0))
+    if rng.random() < chance and wx1 < sx1:
+        x1 = int(np.ceil(rng.uniform(wx1, sx1)))
+    if rng.random() < chance and wy1 < sy1:
+        y1 = int(np.ceil(rng.uniform(wy1, sy1)))
+    return np.ascontiguousarray(photo[y0:y1, x0:x1]), (x0, y0)
 
 
 def _ruled(image: np.ndarray, lines: list[ink.Strokes], scale: float, offset: np.ndarray,

@@ -61,8 +61,9 @@ def test_degraded_pages(forms):
 
 def test_a_photo_of_a_sheet_on_a_table_is_read_flat(forms, monkeypatch):
     """A phone photo of the page: the sheet at an angle on a darker grained table, lit unevenly,
-    JPEG. The sheet is found and seen flat: every line found once, in order, with its box in the
-    photo's pixels. Without the sheet finder most lines are missed."""
+    JPEG; also framed so tightly that the sheet runs out of the picture on some sides. The sheet is
+    found and seen flat: every line found once, in order, with its box in the photo's pixels.
+    Without the sheet finder most lines are missed."""
     import htr.segment as seg
     degrade = Degrade.parse("photo,lighting,jpeg")
     photos = []
@@ -72,6 +73,10 @@ def test_a_photo_of_a_sheet_on_a_table_is_read_flat(forms, monkeypatch):
         assert find_sheet(image) is not None
         _check(image, truth)
         photos.append((image, truth))
+    for k, (lines, texts) in enumerate(forms):   # framed tightly: the sheet runs out of the picture
+        image, truth = compose(lines, texts, np.random.default_rng(330 + k), degrade=Degrade.parse("photo,framed"))
+        assert find_sheet(image) is not None
+        _check(image, truth)
     monkeypatch.setattr(seg, "find_sheet", lambda gray: None)
     for image, truth in photos:
         found = match([r.box for r in segment(image).lines], [ln.box for ln in truth.lines])
