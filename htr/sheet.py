@@ -61,8 +61,9 @@ def find_sheet(gray: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     sharp = SHARP * np.percentile(step[region[:, 1], region[:, 0]], 90)
     anywhere = np.argwhere(step >= sharp)[:, ::-1]
     # A sheet wholly in the picture first; then one running out of it where the region does.
-    tries = [(points, sides) for sides in {(False,) * 4: None, out: None}
-             for points in (region, anywhere[::max(len(anywhere) // ANYWHERE_POINTS, 1)])]
+    layouts = [(False,) * 4] + ([out] if any(out) else [])
+    thinned = anywhere[::max(len(anywhere) // ANYWHERE_POINTS, 1)]
+    tries = [(points, sides) for sides in layouts for points in (region, thinned)]
     for points, sides in tries:
         x, y = points[:, 0], points[:, 1]
         on_photo = (x > 1) & (y > 1) & (x < small.shape[1] - 2) & (y < small.shape[0] - 2)   # not its border
