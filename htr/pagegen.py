@@ -108,9 +108,9 @@ def compose(lines: list[ink.Strokes], texts: list[str], rng: np.random.Generator
                                     borderMode=cv2.BORDER_REPLICATE)
     if degrade.photo:
         image, on_table = _photo(image, rng, degrade.photo)
-        sheet = np.float64([[0, 0], [width, 0], [width, height], [0, height]])
         warp = on_table if warp is None else on_table @ warp
         if degrade.framed:
+            sheet = np.float64([[0, 0], [width, 0], [width, height], [0, height]])
             writing = np.concatenate([s[:, :2] for strokes in lines for s in strokes]) * scale + offset
             image, (x, y) = _framed(image, *(cv2.perspectiveTransform(pts[None], warp)[0] for pts in (sheet, writing)),
                                     rng, degrade.framed)
@@ -185,8 +185,8 @@ def _photo(page: np.ndarray, rng: np.random.Generator, strength: float) -> tuple
     level = rng.uniform(40, 150)
     grain = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0),
                              sigmaX=rng.uniform(4, 12), sigmaY=rng.uniform(0.5, 2))
-    if rng.random() < 0.5:
-        grain = grain.T.copy() if height == width else cv2.resize(grain.T, (width, height))
+    if rng.random() < 0.5:   # the grain running the other way
+        grain = cv2.resize(grain.T, (width, height))
     table = np.clip(level * (1 + 0.6 * grain / max(float(grain.std()), 1e-6) * 0.25)
                     + rng.normal(0, 4, (height, width)), 0, 255)
     alpha = inside.astype(np.float32) / 255

@@ -30,6 +30,8 @@ A4_LONG_INCHES = 11.69
 MIN_DPI = 72
 JPEG_QUALITY = 85
 CHAR_WIDTH = 0.6   # Courier: every glyph is 600/1000 of the font size wide
+_CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"
 
 
 class SearchablePdf:
@@ -37,8 +39,7 @@ class SearchablePdf:
     document never holds all its images at once."""
 
     def __init__(self, title: str = ""):
-        font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"
-        self.objects: list[bytes] = [b"", b"", font]   # 1 catalog and 2 page tree, written last
+        self.objects: list[bytes] = [b"", b"", _FONT]   # 1 catalog and 2 page tree, written last
         self.kids: list[int] = []
         self.title = title
         self.kept: list[tuple[int, FilePage, Page]] = []   # pages of PDFs, with where they go
@@ -75,7 +76,7 @@ class SearchablePdf:
         if not self.kids:
             raise ValueError("a PDF needs at least one page")
         objects = list(self.objects)
-        objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+        objects[0] = _CATALOG
         objects[1] = f"<< /Type /Pages /Kids [{' '.join(f'{k} 0 R' for k in self.kids)}] /Count {len(self.kids)} >>".encode()
         objects.append(b"<< /Producer (htr)" + (b" /Title " + _string(self.title) if self.title else b"") + b" >>")
         data = _document(objects, info=len(objects))
@@ -129,8 +130,7 @@ def _keep_pages(data: bytes, kept: list[tuple[int, FilePage, Page]]) -> bytes:
 def _words_only(page: Page, width: float, height: float) -> bytes:
     """A PDF of one page, `width` x `height` points, with the page's words alone."""
     content = zlib.compress(_content(page, width, height, width / page.width, image=False).encode("latin-1"))
-    return _document([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
-                      b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>",
+    return _document([_CATALOG, b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>", _FONT,
                       _stream("/Filter /FlateDecode", content),
                       f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width:.2f} {height:.2f}] "
                       f"/Resources << /Font << /F0 3 0 R >> >> /Contents 4 0 R >>".encode()])

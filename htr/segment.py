@@ -263,15 +263,10 @@ def _big(stats: np.ndarray, unit: float) -> np.ndarray:
     return big
 
 
-def text_columns(writing: np.ndarray, unit: float) -> list[tuple[int, int]]:
-    """Column ranges [x0, x1) of a mask of writing, left to right: cut in the middle of every
-    band of paper at least COLUMN_GAP units wide between inked columns, when every part is wide
-    (COLUMN_SHARE); else one range."""
-    return _columns(writing.any(axis=0), unit)
-
-
-def _columns(inked_columns: np.ndarray, unit: float) -> list[tuple[int, int]]:
-    """`text_columns` from whether each column of pixels holds writing."""
+def text_columns(inked_columns: np.ndarray, unit: float) -> list[tuple[int, int]]:
+    """Column ranges [x0, x1) of writing, left to right, from whether each column of pixels holds
+    any: cut in the middle of every band of paper at least COLUMN_GAP units wide between inked
+    columns, when every part is wide (COLUMN_SHARE); else one range."""
     W = len(inked_columns)
     inked = np.flatnonzero(inked_columns)
     gaps = np.flatnonzero(np.diff(inked) > COLUMN_GAP * unit)
@@ -303,7 +298,7 @@ def text_blocks(writing: np.ndarray, unit: float, pitch: float) -> list[tuple[Bo
     inked = np.stack([writing[a:b].any(axis=0) for a, b in zip(cuts[:-1], cuts[1:])])
     used = np.flatnonzero(inked.any(axis=0))
     lo, hi = int(used[0]), int(used[-1]) + 1
-    band = np.ones((1, max(int(COLUMN_GAP * unit), 1)), np.uint8)   # as wide as `_columns` asks
+    band = np.ones((1, max(int(COLUMN_GAP * unit), 1)), np.uint8)   # as wide as `text_columns` asks
     n, best = len(inked), None
     for i in range(n):
         blank, union = np.ones(hi - lo, np.uint8), np.zeros(W, bool)
@@ -314,7 +309,7 @@ def text_blocks(writing: np.ndarray, unit: float, pitch: float) -> list[tuple[Bo
                 break   # no band of paper across stripes i..j-1 wide enough: none further down
             if cuts[j] - cuts[i] < 1.5 * pitch and (i, j) != (0, n):
                 continue   # too low for two lines: a line with a wide gap, not columns
-            columns = _columns(union, unit)
+            columns = text_columns(union, unit)
             if len(columns) > 1 and (best is None or cuts[j] - cuts[i] > cuts[best[1]] - cuts[best[0]]):
                 best = (i, j, columns, union.copy())
     if best is None:
@@ -324,7 +319,7 @@ def text_blocks(writing: np.ndarray, unit: float, pitch: float) -> list[tuple[Bo
     papers = [(inked_x[inked_x < x].max() + 1, inked_x[inked_x >= x].min()) for _, x in columns[:-1]]
     for part in (inked[:i], inked[j:]):
         across = part.any(axis=0)
-        if len(part) and (len(_columns(across, unit)) > 1 or not all(across[p0:p1].any() for p0, p1 in papers)):
+        if len(part) and (len(text_columns(across, unit)) > 1 or not all(across[p0:p1].any() for p0, p1 in papers)):
             return whole
     return [*([((0, 0, W, cuts[i]), False)] if i else []),
             *(((x0, cuts[i], x1, cuts[j]), True) for x0, x1 in columns),
@@ -561,8 +556,8 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def _scale(m: np.ndarray, shape: tuple[int, int]) -> float:
     """How many input pixels one pixel worked on spans, about the middle of the page."""
     h, w = shape
-    (ax, ay), (bx, by) = _apply(m, np.array([[w / 2, h / 2], [w / 2 + 1, h / 2], [w / 2, h / 2 + 1]]))[1:] - \
-        _apply(m, np.array([[w / 2, h / 2]]))[0]
+    p = _apply(m, np.array([[w / 2, h / 2], [w / 2 + 1, h / 2], [w / 2, h / 2 + 1]]))
+    (ax, ay), (bx, by) = p[1:] - p[0]
     return float(np.sqrt(abs(ax * by - ay * bx)))   # the square root of the area a pixel becomes
 
 
