@@ -38,6 +38,8 @@ from htr.sheet import find_sheet
 
 MAX_SKEW = 20.0         # degrees searched each way when deskewing: a phone held askew
 CUT_LINE = 0.6          # an edge line less than this fraction of the tallest line's height is a sliver
+EDGE = 2                # pixels from the top or bottom within which a line touches the edge
+RULE_LETTERS = 8.0      # a rule is longer than this many text heights (an l or a t-bar is not)
 RULE_SHAPE = 4          # ink erased as a rule lies in components this many times longer than wide
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
 PAD = 4                 # pixels of paper kept around a line image
@@ -128,7 +130,8 @@ def estimate_skew(ink: np.ndarray) -> float:
 
 
 def remove_rules(ink: np.ndarray) -> np.ndarray:
-    """Erase ruled and squared paper: straight runs longer than a quarter of the page (at least 60 px).
+    """Erase ruled and squared paper: straight runs longer than a quarter of the page (at least 60 px)
+    and than any letter (RULE_LETTERS text heights).
 
     Runs are found on a copy thickened across the run direction and with gaps of a few pixels
     bridged, so rules a little off the axis (perspective) or broken by binarization still count.
@@ -136,13 +139,20 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
     run's ink is erased only in components that are rule-like: elongated (a piece of a rule),
     or holding a long stretch of the run (a rule with the letters that touch it). Ink that
     crosses a rule in a run of its own (a pen stroke through the rule) is kept, so letters
-    sitting on the rules are not cut.
+    sitting on the rules are not cut. On a crop of a line or two a quarter of the image is no
+    longer than an l or a t-bar, hence the floor in text heights.
     """
     out = ink.copy()
-    runs = {1: _runs_along_rows(ink), 0: _runs_along_rows(ink.T).T}
+    lengths = {1: _min_run(ink.shape[1]), 0: _min_run(ink.shape[0])}
+    runs = {axis: _runs(ink, axis, lengths[axis]) for axis in (0, 1)}
     if not any(r.any() for r in runs.values()):
         return out  # no rule candidates (most pages): spare the component labelling
     n, comps, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    letter = int(RULE_LETTERS * _text_height(stats[1:]))
+    for axis in (0, 1):
+        if runs[axis].any() and letter > lengths[axis]:
+            lengths[axis] = letter
+            runs[axis] = _runs(ink, axis, letter)
     for axis, along, across in ((1, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT),     # horizontal rules
                                 (0, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_WIDTH)):    # vertical rules
         where = np.nonzero(runs[axis])
@@ -150,7 +160,7 @@ def remove_rules(ink: np.ndarray) -> np.ndarray:
         first, last = np.full(n, ink.shape[axis]), np.full(n, -1)
         np.minimum.at(first, comp, pos)
         np.maximum.at(last, comp, pos)
-        rule_like = (stats[:, along] >= RULE_SHAPE * stats[:, across]) | (last - first >= _min_run(ink.shape[axis]))
+        rule_like = (stats[:, along] >= RULE_SHAPE * stats[:, across]) | (last - first >= lengths[axis])
         out[where[0][rule_like[comp]], where[1][rule_like[comp]]] = 0
     return out
 
@@ -160,14 +170,16 @@ def _min_run(length: int) -> int:
     return max(length // 4, 60)
 
 
-def _runs_along_rows(ink: np.ndarray) -> np.ndarray:
-    """The ink in long horizontal runs that no stroke crosses: rule candidates (`remove_rules`)."""
-    w = ink.shape[1]
-    if w < 60:
+def _runs(ink: np.ndarray, axis: int, length: int) -> np.ndarray:
+    """The ink in straight runs of at least `length` along rows (axis 1) or columns (axis 0) that
+    no stroke crosses: rule candidates (`remove_rules`)."""
+    if axis == 0:
+        return _runs(ink.T, 1, length).T
+    if ink.shape[1] < length:
         return np.zeros_like(ink, bool)
     fat = cv2.dilate(ink, np.ones((5, 1), np.uint8))
     fat = cv2.morphologyEx(fat, cv2.MORPH_CLOSE, np.ones((1, 9), np.uint8))
-    runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones((1, _min_run(w)), np.uint8)) & ink
+    runs = cv2.morphologyEx(fat, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) & ink
     if not runs.any():
         return runs.astype(bool)
     crossing = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((7, 1), np.uint8))
@@ -517,15 +529,16 @@ def _regions(flat: np.ndarray, dark: np.ndarray, line_map: np.ndarray, order: li
 
 def drop_cut_lines(regions: list[LineRegion], height: int) -> list[LineRegion]:
     """Leave out the cut-off neighbouring lines of a crop: lines that touch the top or bottom
-    edge of the image and are less than CUT_LINE times as tall as the tallest line. Crops of form
-    fields and scanned lines carry the descenders of the line above or the top of the one below;
-    read, such a sliver turns into a line of junk ("-operate, so.# #3211"), and it makes a
-    cropped line look like a page. A line that is itself cut by the edge keeps its height."""
+    edge of the image (within EDGE pixels: the corners of a straightened crop are not quite its
+    edges) and are less than CUT_LINE times as tall as the tallest line. Crops of form fields and
+    scanned lines carry the descenders of the line above or the top of the one below; read, such
+    a sliver turns into a line of junk ("-operate, so.# #3211"), and it makes a cropped line look
+    like a page. A line that is itself cut by the edge keeps its height."""
     if len(regions) < 2:
         return regions
     tallest = max(r.box[3] - r.box[1] for r in regions)
     return [r for r in regions
-            if not ((r.box[1] <= 0 or r.box[3] >= height) and r.box[3] - r.box[1] < CUT_LINE * tallest)]
+            if not ((r.box[1] <= EDGE or r.box[3] >= height - EDGE) and r.box[3] - r.box[1] < CUT_LINE * tallest)]
 
 
 def _baseline_row(mask: np.ndarray) -> int:

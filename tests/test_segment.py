@@ -237,6 +237,38 @@ def test_block_capitals_written_close_together_are_not_taken_for_a_rule(scans_ro
     assert kept >= 0.99 * total
 
 
+def test_crops_of_a_few_lines_keep_their_tall_letters_and_lose_their_rules(forms):
+    """On a crop of one to three lines a quarter of the image is no longer than an l or a t-bar,
+    which were erased as rules (up to a fifth of a crop's ink, whited out of its line images);
+    rules across such a crop and a margin line down it still go."""
+    from htr.segment import flatten, ink_threshold, remove_rules
+    kept = total = tried = 0
+    for k, (lines, texts) in enumerate(forms):
+        image, truth = compose(lines, texts, np.random.default_rng(k))
+        boxes = [ln.box for ln in truth.lines]
+        for n in (1, 2, 3):
+            for group in (boxes[i:i + n] for i in range(len(boxes) - n + 1)):
+                x0, x1 = min(b[0] for b in group) - 10, max(b[2] for b in group) + 10
+                crop = image[max(group[0][1] - 10, 0):group[-1][3] + 10, max(x0, 0):x1]
+                flat = flatten(crop)
+                ink_ = (flat < ink_threshold(flat)).astype(np.uint8)
+                left = int(remove_rules(ink_).sum())
+                assert left >= 0.99 * ink_.sum(), (k, n, group)
+                kept, total, tried = kept + left, total + int(ink_.sum()), tried + 1
+                if n == 3:  # a rule under the middle line and a margin line down the crop
+                    ruled = crop.copy()
+                    y = group[1][3] - max(group[0][1] - 10, 0)
+                    ruled[y:y + 3] = 40
+                    ruled[:, 4:7] = 40
+                    flat = flatten(ruled)
+                    ink_ = (flat < ink_threshold(flat)).astype(np.uint8)
+                    rules = np.zeros_like(ink_)
+                    rules[y:y + 3] = rules[:, 4:7] = 1
+                    left_ = remove_rules(ink_)
+                    assert left_[rules > 0].mean() < 0.2, (k, group)
+    assert tried >= 30 and kept >= 0.999 * total
+
+
 def test_columns_side_by_side_are_read_one_after_the_other(forms):
     """Two forms written side by side (a two-column page): every line found once, the left
     column's lines first, instead of lines of both columns taken as one."""
