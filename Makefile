@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip -q --disable-pip-version-check
 
-.PHONY: demo test install dev system-deps clean
+.PHONY: demo test test-oldest test-newest install dev system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,17 @@ system-deps:
 test: $(VENV)/.installed-dev system-deps
 	$(BIN)/python -m pytest -n 2 -q
 
+# The suite against the oldest (uv's lowest-direct resolution) or newest versions pyproject.toml
+# allows, torch's included, each in a venv of its own: keeps the ranges true. Not part of make
+# test: these take PyPI's CUDA build of torch (several GB) and may find a new release broken.
+test-oldest test-newest: test-%: system-deps
+	rm -rf .venv-$*
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip -q --disable-pip-version-check install uv
+	.venv-$*/bin/uv pip install -q --python .venv-$*/bin/python \
+		--resolution $(if $(filter oldest,$*),lowest-direct,highest) -e '.[train,test]'
+	.venv-$*/bin/python -m pytest -n 2 -q -p no:cacheprovider \
+		--deselect tests/test_install.py::test_the_installed_versions_are_the_pinned_ones
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .venv-oldest .venv-newest .pytest_cache build *.egg-info
