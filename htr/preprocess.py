@@ -6,7 +6,8 @@ uint8 image (white paper, dark ink) -> float32 (height, width) ink map in [0, 1]
 3. the image is cropped to its ink;
 4. deslanting removes the cursive slant (the shear that makes strokes most vertical);
 5. height normalization scales it to the model's input height, keeping the aspect ratio
-   (squeezed only if wider than `max_width`).
+   (squeezed only if wider than `max_width`), strokes that would come out too thin to see
+   widened first (`thicken`).
 
 With `core` set (models trained since the x-height measurement below), step 5 instead scales
 the line so that its core zone (the x-height band between baseline and mean line, where most
@@ -27,6 +28,12 @@ _SHEARS = np.linspace(-1.0, 1.0, 11)  # tan of the slant angle: +-45 degrees
 _SKEWS = np.linspace(-0.08, 0.08, 17)  # tan of the baseline angle: +-4.6 degrees
 _EDGE_ROWS = 2                         # a band of ink this close to the top or bottom is at the edge
 _ABOVE_CORE = 0.38                     # share of the input height above the core zone (ascenders)
+# Strokes that scaling would leave thinner than STROKE_MIN px (a fine pen scanned at a high
+# resolution) are first widened so that they come out STROKE_TARGET px wide: averaged down, a
+# hairline fades into a trace the model never saw. testset_t's lines come out 1.3 px or wider,
+# the lines found on drawn pages 0.5 px or wider (docs/model.md, "Preprocessing").
+STROKE_MIN = 0.4
+STROKE_TARGET = 1.5
 
 
 @dataclass
@@ -136,17 +143,18 @@ def _vshear(x: np.ndarray, s: float) -> np.ndarray:
 
 def _best_shear(x: np.ndarray, shears: np.ndarray, vertical: bool) -> float:
     """The shear under which the ink is most concentrated (sum of squared column sums for a
-    horizontal shear, row sums for a vertical one), scored on a copy at most 32 px high.
+    horizontal shear, row sums for a vertical one), scored on a copy at most 32 px high (its
+    strokes widened first where they would come out too thin: else they fade out of it).
 
     The sums are histograms of where each ink pixel lands (x + s*y, or y - s*x), each pixel
     split between the two nearest columns as linear interpolation would: what `_shear` would
     give, without warping the image once per shear."""
     h, w = x.shape
     if h > 32:
-        x = cv2.resize(x, (max(int(w * 32 / h), 1), 32), interpolation=cv2.INTER_AREA)
+        x = cv2.resize(thicken(x, 32 / h), (max(int(w * 32 / h), 1), 32), interpolation=cv2.INTER_AREA)
     ys, xs = np.nonzero(x > 0.5)
     if len(xs) == 0:
-        return float(shears[0])
+        return 0.0
     along, across = (ys, -xs) if vertical else (xs, ys)
     pos = along[None, :] + shears.astype(np.float32)[:, None] * across[None, :]  # (shears, pixels)
     pos -= np.floor(pos.min(axis=1, keepdims=True))  # whole columns: the same split as the warp
@@ -196,12 +204,31 @@ def core_zone(x: np.ndarray) -> tuple[int, int]:
     return top, bottom
 
 
+def stroke_width(x: np.ndarray) -> float:
+    """The mean width of the ink's strokes in pixels: twice the ink's area over its outline
+    (a stroke w wide and l long has area w*l and an outline of about 2*l pixels)."""
+    ink = (x > 0.5).astype(np.uint8)
+    outline = int(ink.sum()) - int(cv2.erode(ink, np.ones((3, 3), np.uint8)).sum())
+    return 2 * int(ink.sum()) / outline if outline else 0.0
+
+
+def thicken(x: np.ndarray, scale: float) -> np.ndarray:
+    """The ink map with its strokes widened if scaling by `scale` would leave them thinner than
+    STROKE_MIN px; else as it is."""
+    width = stroke_width(x)
+    if not width or width * scale >= STROKE_MIN:
+        return x
+    k = int(np.ceil(STROKE_TARGET / scale - width)) + 1
+    return cv2.dilate(x, np.ones((k, k), np.uint8))
+
+
 def _fit_core(x: np.ndarray, cfg: Preprocess) -> np.ndarray:
     """Scale so the core zone is `cfg.core * height` high, and place it at a fixed row."""
     x = deskew(x)
     top, bottom = core_zone(x)
     h, w = x.shape
     scale = cfg.core * cfg.height / (bottom - top)
+    x = thicken(x, scale)
     new_w = int(np.clip(round(w * scale), 4, cfg.max_width))
     new_h = max(int(round(h * scale)), 1)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
@@ -230,7 +257,7 @@ def prepare_ink(ink: np.ndarray, cfg: Preprocess) -> np.ndarray:
     h, w = x.shape
     new_w = int(np.clip(round(w * cfg.height / h), 4, cfg.max_width))
     interp = cv2.INTER_AREA if h > cfg.height else cv2.INTER_LINEAR
-    return cv2.resize(x, (new_w, cfg.height), interpolation=interp)
+    return cv2.resize(thicken(x, cfg.height / h), (new_w, cfg.height), interpolation=interp)
 
 
 def stretch(x: np.ndarray, f: float, max_width: int) -> np.ndarray:

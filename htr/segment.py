@@ -38,7 +38,7 @@ from htr.sheet import find_sheet
 
 MAX_SKEW = 20.0         # degrees searched each way when deskewing: a phone held askew
 CUT_LINE = 0.6          # an edge line less than this fraction of the tallest line's height is a sliver
-EDGE = 2                # pixels from the top or bottom within which a line touches the edge
+EDGE = 1                # a line ending this many pixels from the top or bottom touches the edge
 RULE_LETTERS = 8.0      # a rule is longer than this many text heights (an l or a t-bar is not)
 RULE_SHAPE = 4          # ink erased as a rule lies in components this many times longer than wide
 MIN_CONTRAST = 50       # ink must be this many grey levels darker than the flattened paper
