@@ -215,6 +215,8 @@ def stroke_width(x: np.ndarray) -> float:
 def thicken(x: np.ndarray, scale: float) -> np.ndarray:
     """The ink map with its strokes widened if scaling by `scale` would leave them thinner than
     STROKE_MIN px; else as it is."""
+    if 2 * scale >= STROKE_MIN:
+        return x   # no stroke measures under 2 px (a line 1 px wide is all outline): spare measuring
     width = stroke_width(x)
     if not width or width * scale >= STROKE_MIN:
         return x
