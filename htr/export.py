@@ -29,7 +29,7 @@ def export(model_dir: str | Path, out: str | Path) -> Path:
 
 
 def _write(model: torch.nn.Module, example: tuple[torch.Tensor, torch.Tensor], factor: int, path: Path) -> None:
-    if torch_export_keeps_widths():
+    if _torch_export_keeps_widths():
         batch, frames = torch.export.Dim("batch", min=1), torch.export.Dim("frames", min=1)
         program = torch.onnx.export(model, example, dynamo=True, dynamic_shapes=(
             {0: batch, 3: factor * frames}, {0: batch}), opset_version=18, verbose=False, **NAMES)
@@ -40,7 +40,7 @@ def _write(model: torch.nn.Module, example: tuple[torch.Tensor, torch.Tensor], f
             **NAMES)
 
 
-def torch_export_keeps_widths() -> bool:
+def _torch_export_keeps_widths() -> bool:
     """Whether this torch's own ONNX exporter gives a graph that reads lines of every width."""
     major, minor = (int(part) for part in torch.__version__.split(".")[:2])
     return (major, minor) >= (2, 15)

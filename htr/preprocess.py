@@ -30,8 +30,8 @@ _EDGE_ROWS = 2                         # a band of ink this close to the top or 
 _ABOVE_CORE = 0.38                     # share of the input height above the core zone (ascenders)
 # Strokes that scaling would leave thinner than STROKE_MIN px (a fine pen scanned at a high
 # resolution) are first widened so that they come out STROKE_TARGET px wide: averaged down, a
-# hairline fades into a trace the model never saw. testset_t's lines come out 1.3 px or wider,
-# the lines found on drawn pages 0.5 px or wider (docs/model.md, "Preprocessing").
+# hairline fades into a trace the model never saw. Low enough that no testset_t line, nor any line
+# found on the clean, degraded or photographed testset_t pages, is widened (docs/model.md).
 STROKE_MIN = 0.4
 STROKE_TARGET = 1.5
 
